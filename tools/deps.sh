@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what fsmon needs to build, run and test on Debian 12 (root).
+# Idempotent and quick when everything is there already.
+set -euo pipefail
+
+packages=(
+        # build
+        meson ninja-build pkg-config gcc clang llvm libclang-rt-14-dev
+        # libraries (README: "Dependencies")
+        libauparse-dev libaudit-dev libsodium-dev libsystemd-dev libssh-dev
+        libinih-dev libzstd-dev libcmocka-dev
+        # run and test against the real thing
+        auditd jq zstd python3
+)
+if [ "${FSMON_DEPS_EXTRA:-}" ]; then
+        read -r -a extra <<<"$FSMON_DEPS_EXTRA"
+        packages+=("${extra[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+        exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# auditd's maintainer scripts try to start it; fsmon's scripts start it themselves.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; created_policy=1
+fi
+trap '[ $created_policy = 1 ] && rm -f "$policy"' EXIT
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
