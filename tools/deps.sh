@@ -11,6 +11,8 @@ packages=(
         libinih-dev libzstd-dev libcmocka-dev
         # run and test against the real thing
         auditd jq zstd python3
+        # bench/decode: GNU time for peak RSS, laurel as the peer
+        time laurel
 )
 if [ "${FSMON_DEPS_EXTRA:-}" ]; then
         read -r -a extra <<<"$FSMON_DEPS_EXTRA"
