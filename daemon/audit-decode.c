@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <auparse.h>
+#include <errno.h>
+#include <libaudit.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit-decode.h"
+#include "macro.h"
+
+struct AuditDecoder {
+        auparse_state_t *au;
+        AuditEventHandler handler;
+        void *userdata;
+        AuditDecoderStats stats;
+
+        /* The start of a line whose end has not arrived yet. */
+        char *partial;
+        size_t n_partial;
+        bool discarding;        /* inside an overlong line: drop until '\n' */
+};
+
+static bool is_digit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+bool audit_line_is_valid(const char *s, size_t n) {
+        static const char msg[] = " msg=audit(";
+        const char *end = s + n, *p = s;
+        unsigned bad = 0;
+
+        /* Control bytes (other than ENRICHED's 0x1d separator and tabs) mean
+         * binary garbage; a NUL would also cut the line short in auparse. */
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+                bad |= (c < 0x20) & (c != 0x1d) & (c != '\t');
+        }
+        if (bad)
+                return false;
+
+        if (n >= 5 && memcmp(p, "node=", 5) == 0) {
+                p = memchr(p, ' ', n);
+                if (!p)
+                        return false;
+                p++;
+        }
+        if (end - p < 5 || memcmp(p, "type=", 5) != 0)
+                return false;
+        p += 5;
+        if (p >= end || *p == ' ')
+                return false;
+        while (p < end && *p != ' ')
+                p++;
+        if ((size_t) (end - p) < sizeof(msg) - 1 || memcmp(p, msg, sizeof(msg) - 1) != 0)
+                return false;
+        p += sizeof(msg) - 1;
+
+#define DIGITS(max)                                             \
+        do {                                                    \
+                const char *_b = p;                             \
+                while (p < end && is_digit(*p))                 \
+                        p++;                                    \
+                if (p == _b || p - _b > (max))                  \
+                        return false;                           \
+        } while (0)
+
+        DIGITS(20);
+        if (p >= end || *p++ != '.')
+                return false;
+        DIGITS(3);
+        if (p >= end || *p++ != ':')
+                return false;
+        DIGITS(20);
+#undef DIGITS
+        return end - p >= 2 && p[0] == ')' && p[1] == ':';
+}
+
+/* Numbers: audit prints pids and ids in decimal, arch and a0..a3 in hex,
+ * exit as signed decimal. Reject anything else, including overflow. */
+static int parse_u64(const char *s, int base, uint64_t *ret) {
+        uint64_t v = 0;
+        const char *p = s;
+
+        if (!*p)
+                return -EINVAL;
+        for (; *p; p++) {
+                unsigned d;
+                if (*p >= '0' && *p <= '9')
+                        d = *p - '0';
+                else if (base == 16 && *p >= 'a' && *p <= 'f')
+                        d = *p - 'a' + 10;
+                else if (base == 16 && *p >= 'A' && *p <= 'F')
+                        d = *p - 'A' + 10;
+                else
+                        return -EINVAL;
+                if (v > (UINT64_MAX - d) / (unsigned) base)
+                        return -ERANGE;
+                v = v * base + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, 10, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static int parse_i64(const char *s, int64_t *ret) {
+        bool neg = s[0] == '-';
+        uint64_t v;
+        int r = parse_u64(s + neg, 10, &v);
+        if (r < 0)
+                return r;
+        if (v > (uint64_t) INT64_MAX + neg)
+                return -ERANGE;
+        *ret = neg ? (int64_t) (0 - v) : (int64_t) v;
+        return 0;
+}
+
+enum {
+        SEEN_ARCH = 1 << 0,
+        SEEN_SYSCALL = 1 << 1,
+        SEEN_PID = 1 << 2,
+        SEEN_ARGS = 0xf << 3,
+};
+
+static bool parse_syscall_record(auparse_state_t *au, AuditEvent *ev) {
+        unsigned seen = 0;
+        bool bad = false;
+
+        if (auparse_first_field(au) <= 0)
+                return false;
+        do {
+                const char *n = auparse_get_field_name(au), *v = auparse_get_field_str(au);
+                uint64_t u = 0;
+
+                if (!n || !v)
+                        continue;
+
+                switch (n[0]) {
+                case 'a':
+                        if (n[1] >= '0' && n[1] <= '3' && n[2] == 0) {
+                                bad |= parse_u64(v, 16, &ev->a[n[1] - '0']) < 0;
+                                seen |= 1u << (3 + n[1] - '0');
+                        } else if (strcmp(n, "arch") == 0) {
+                                bad |= parse_u64(v, 16, &u) < 0 || u > UINT32_MAX;
+                                ev->arch = (uint32_t) u;
+                                seen |= SEEN_ARCH;
+                        } else if (strcmp(n, "auid") == 0)
+                                bad |= parse_u32(v, &ev->auid) < 0;
+                        break;
+                case 's':
+                        if (strcmp(n, "syscall") == 0) {
+                                bad |= parse_u64(v, 10, &u) < 0 || u > INT32_MAX;
+                                ev->syscall = (int) u;
+                                seen |= SEEN_SYSCALL;
+                        } else if (strcmp(n, "success") == 0)
+                                ev->success = strcmp(v, "yes") == 0;
+                        break;
+                case 'e':
+                        if (strcmp(n, "exit") == 0) {
+                                bad |= parse_i64(v, &ev->exit) < 0;
+                                ev->has_exit = true;
+                        } else if (strcmp(n, "exe") == 0)
+                                ev->exe = v;
+                        break;
+                case 'p':
+                        if (strcmp(n, "pid") == 0) {
+                                bad |= parse_u32(v, &ev->pid) < 0;
+                                seen |= SEEN_PID;
+                        } else if (strcmp(n, "ppid") == 0)
+                                bad |= parse_u32(v, &ev->ppid) < 0;
+                        break;
+                case 'u':
+                        if (strcmp(n, "uid") == 0)
+                                bad |= parse_u32(v, &ev->uid) < 0;
+                        break;
+                case 'c':
+                        if (strcmp(n, "comm") == 0)
+                                ev->comm = v;
+                        break;
+                case 'k':
+                        if (strcmp(n, "key") == 0)
+                                ev->key = v;
+                        break;
+                }
+        } while (auparse_next_field(au) > 0);
+
+        if ((seen & (SEEN_ARCH | SEEN_SYSCALL | SEEN_PID)) != (SEEN_ARCH | SEEN_SYSCALL | SEEN_PID))
+                bad = true;
+        /* Every syscall record carries a0..a3. */
+        if ((seen & SEEN_ARGS) != SEEN_ARGS)
+                bad = true;
+        return !bad;
+}
+
+static void parse_cwd_record(auparse_state_t *au, AuditEvent *ev) {
+        if (auparse_first_field(au) <= 0)
+                return;
+        do {
+                const char *n = auparse_get_field_name(au);
+                if (n && strcmp(n, "cwd") == 0) {
+                        ev->cwd = auparse_get_field_str(au);
+                        return;
+                }
+        } while (auparse_next_field(au) > 0);
+}
+
+static bool parse_path_record(auparse_state_t *au, AuditEvent *ev) {
+        AuditPathRecord p = { .item = -1 };
+        bool bad = false;
+
+        if (auparse_first_field(au) <= 0)
+                return true;
+        do {
+                const char *n = auparse_get_field_name(au), *v = auparse_get_field_str(au);
+                uint64_t u = 0;
+
+                if (!n || !v)
+                        continue;
+                if (strcmp(n, "item") == 0) {
+                        bad |= parse_u64(v, 10, &u) < 0 || u > 1024;
+                        p.item = (int) u;
+                } else if (strcmp(n, "name") == 0)
+                        p.name = v;
+                else if (strcmp(n, "mode") == 0) {
+                        bad |= parse_u64(v, 8, &u) < 0 || u > UINT32_MAX;
+                        p.mode = (uint32_t) u;
+                        p.has_mode = true;
+                } else if (strcmp(n, "nametype") == 0)
+                        p.nametype = v;
+        } while (auparse_next_field(au) > 0);
+
+        if (bad)
+                return false;
+        if (ev->n_paths < AUDIT_EVENT_MAX_PATHS)
+                ev->paths[ev->n_paths++] = p;
+        return true;
+}
+
+static void on_auparse_event(auparse_state_t *au, auparse_cb_event_t type, void *userdata) {
+        AuditDecoder *d = userdata;
+        const au_event_t *ts;
+        AuditEvent ev = {};
+
+        if (type != AUPARSE_CB_EVENT_READY)
+                return;
+
+        ts = auparse_get_timestamp(au);
+        if (!ts)
+                return;
+        ev.sec = (uint64_t) ts->sec;
+        ev.msec = ts->milli;
+        ev.serial = ts->serial;
+
+        if (auparse_first_record(au) <= 0)
+                return;
+        do {
+                switch (auparse_get_type(au)) {
+                case AUDIT_SYSCALL:
+                        ev.has_syscall = true;
+                        if (!parse_syscall_record(au, &ev))
+                                ev.malformed = true;
+                        break;
+                case AUDIT_CWD:
+                        parse_cwd_record(au, &ev);
+                        break;
+                case AUDIT_PATH:
+                        if (!parse_path_record(au, &ev))
+                                ev.malformed = true;
+                        break;
+                default:
+                        break;
+                }
+        } while (auparse_next_record(au) > 0);
+
+        d->stats.events++;
+        if (ev.malformed)
+                d->stats.malformed_events++;
+        d->handler(&ev, d->userdata);
+}
+
+int audit_decoder_new(AuditEventHandler handler, void *userdata, AuditDecoder **ret) {
+        AuditDecoder *d;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->handler = handler;
+        d->userdata = userdata;
+        d->au = auparse_init(AUSOURCE_FEED, NULL);
+        if (!d->au) {
+                free(d);
+                return -errno ?: -ENOMEM;
+        }
+        /* Do not let auparse escape or interpret anything: we decode raw. */
+        auparse_add_callback(d->au, on_auparse_event, d, NULL);
+        *ret = d;
+        return 0;
+}
+
+AuditDecoder *audit_decoder_free(AuditDecoder *d) {
+        if (!d)
+                return NULL;
+        if (d->au) {
+                auparse_flush_feed(d->au);
+                auparse_destroy(d->au);
+        }
+        free(d->partial);
+        free(d);
+        return NULL;
+}
+
+static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
+        /* data holds whole lines, each ending in '\n'. Feed runs of valid
+         * lines in one call; skip invalid ones. */
+        const char *run = data, *p = data, *end = data + size;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', end - p);
+                size_t n = nl - p;
+
+                d->stats.lines++;
+                if (n > AUDIT_LINE_MAX || !audit_line_is_valid(p, n)) {
+                        d->stats.malformed_lines++;
+                        if (p > run && auparse_feed(d->au, run, p - run) < 0)
+                                return -EIO;
+                        run = nl + 1;
+                }
+                p = nl + 1;
+        }
+        if (p > run && auparse_feed(d->au, run, p - run) < 0)
+                return -EIO;
+        return 0;
+}
+
+int audit_decoder_feed(AuditDecoder *d, const char *data, size_t size) {
+        const char *end = data + size, *last_nl;
+        int r;
+
+        d->stats.bytes += size;
+
+        while (data < end) {
+                if (d->discarding) {
+                        const char *nl = memchr(data, '\n', end - data);
+                        if (!nl)
+                                return 0;
+                        d->discarding = false;
+                        data = nl + 1;
+                        continue;
+                }
+
+                if (d->n_partial > 0) {
+                        /* Complete the line carried over from the last chunk. */
+                        const char *nl = memchr(data, '\n', end - data);
+                        size_t take = (nl ? nl + 1 : end) - data;
+
+                        if (d->n_partial + take > AUDIT_LINE_MAX + 1) {
+                                d->stats.lines++;
+                                d->stats.malformed_lines++;
+                                d->n_partial = 0;
+                                d->discarding = !nl;
+                                data += take;
+                                continue;
+                        }
+                        memcpy(d->partial + d->n_partial, data, take);
+                        d->n_partial += take;
+                        data += take;
+                        if (!nl)
+                                return 0;
+                        r = feed_lines(d, d->partial, d->n_partial);
+                        d->n_partial = 0;
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+
+                last_nl = memrchr(data, '\n', end - data);
+                if (last_nl) {
+                        r = feed_lines(d, data, last_nl + 1 - data);
+                        if (r < 0)
+                                return r;
+                        data = last_nl + 1;
+                }
+                if (data < end) {
+                        size_t rest = end - data;
+                        if (rest > AUDIT_LINE_MAX) {
+                                d->stats.lines++;
+                                d->stats.malformed_lines++;
+                                d->discarding = true;
+                                return 0;
+                        }
+                        if (!d->partial) {
+                                d->partial = malloc(AUDIT_LINE_MAX + 1);
+                                if (!d->partial)
+                                        return -ENOMEM;
+                        }
+                        memcpy(d->partial, data, rest);
+                        d->n_partial = rest;
+                        return 0;
+                }
+        }
+        return 0;
+}
+
+int audit_decoder_flush(AuditDecoder *d) {
+        if (d->n_partial > 0) {
+                /* A last line without '\n': a torn write, or a file cut short. */
+                if (d->n_partial < AUDIT_LINE_MAX + 1) {
+                        d->partial[d->n_partial++] = '\n';
+                        (void) feed_lines(d, d->partial, d->n_partial);
+                }
+                d->n_partial = 0;
+        }
+        d->discarding = false;
+        if (auparse_flush_feed(d->au) < 0)
+                return -EIO;
+        return 0;
+}
+
+void audit_decoder_age(AuditDecoder *d) {
+        auparse_feed_age_events(d->au);
+}
+
+const AuditDecoderStats *audit_decoder_get_stats(const AuditDecoder *d) {
+        return &d->stats;
+}

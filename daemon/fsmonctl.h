@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The verbs of fsmonctl. Each gets argv with argv[0] = the verb's name and
+ * returns the process exit code: EXIT_SUCCESS, EXIT_FAILURE, or
+ * FSMONCTL_EXIT_USAGE; verbs may document further codes in fsmonctl(1). */
+
+#define FSMONCTL_EXIT_USAGE 2
+
+int verb_decode(int argc, char *argv[]);

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdint.h>
+
+/* What the tracker needs to know about a system call: which of the calls it
+ * follows it is, independent of the architecture's syscall table. */
+typedef enum SyscallKind {
+        SYSCALL_OTHER = 0,
+        SYSCALL_OPEN,           /* open(path, flags, mode) */
+        SYSCALL_OPENAT,         /* openat(dirfd, path, flags, mode) */
+        SYSCALL_OPENAT2,        /* openat2(dirfd, path, how, size): flags not visible */
+        SYSCALL_CREAT,          /* creat(path, mode) */
+        SYSCALL_CLOSE,
+        SYSCALL_CLOSE_RANGE,    /* close_range(first, last, flags) */
+        SYSCALL_READ,
+        SYSCALL_WRITE,
+        SYSCALL_PREAD,          /* pread64(fd, buf, count, pos) */
+        SYSCALL_PWRITE,
+        SYSCALL_READV,
+        SYSCALL_WRITEV,
+        SYSCALL_PREADV,         /* preadv(fd, iov, cnt, pos_l, pos_h) */
+        SYSCALL_PWRITEV,
+        SYSCALL_PREADV2,        /* preadv2(..., pos_l, pos_h, flags): pos -1 = current */
+        SYSCALL_PWRITEV2,
+        SYSCALL_LSEEK,          /* returns the new position */
+        SYSCALL_LLSEEK,         /* i386 _llseek: new position written to memory */
+        SYSCALL_DUP,
+        SYSCALL_DUP2,
+        SYSCALL_DUP3,
+        SYSCALL_FCNTL,
+        SYSCALL_FORK,
+        SYSCALL_VFORK,
+        SYSCALL_CLONE,          /* clone(flags, ...) */
+        SYSCALL_CLONE3,         /* clone3(args, size): flags not visible */
+        SYSCALL_EXECVE,
+        SYSCALL_EXECVEAT,
+        SYSCALL_EXIT_GROUP,
+        SYSCALL_GETDENTS,
+        SYSCALL_FTRUNCATE,      /* ftruncate(fd, length) */
+        _SYSCALL_KIND_MAX,
+} SyscallKind;
+
+#define AUDIT_ARCH_X86_64_VALUE 0xc000003eU
+#define AUDIT_ARCH_I386_VALUE   0x40000003U
+
+SyscallKind syscall_kind_from_arch(uint32_t arch, int nr);
