@@ -10,6 +10,7 @@ packages=(
         libauparse-dev libaudit-dev libsodium-dev libsystemd-dev libssh-dev
         libinih-dev libzstd-dev libcmocka-dev
         # run and test against the real thing
+        dbus-daemon polkitd libdbus-1-dev libpolkit-gobject-1-dev gdb
         auditd jq zstd python3
         # bench/decode: GNU time for peak RSS, laurel as the peer
         time laurel
