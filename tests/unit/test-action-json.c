@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "action-json.h"
+
+static char *encode(const Action *a) {
+        CharBuffer b = {};
+        assert_int_equal(action_json_append(&b, a, NULL), 0);
+        assert_int_equal(char_buffer_reserve(&b, 1), 0);
+        b.data[b.len] = 0;
+        return b.data;
+}
+
+static void test_read(void **state) {
+        Action a = {
+                .op = ACTION_READ, .sec = 1700000000, .msec = 7, .serial = 42, .pid = 100,
+                .path = "/a \"b\"\\c", .path_len = 8, .fd = 3, .offset = 4096, .bytes = 512, .flags = -1,
+        };
+        char *s = encode(&a);
+        assert_string_equal(s, "{\"op\":\"read\",\"time\":\"1700000000.007\",\"serial\":42,\"pid\":100,"
+                               "\"path\":\"/a \\\"b\\\"\\\\c\",\"fd\":3,\"offset\":4096,\"bytes\":512}");
+        free(s);
+}
+
+static void test_unknowns(void **state) {
+        Action a = {
+                .op = ACTION_WRITE, .sec = 1, .msec = 999, .serial = 1, .pid = 1,
+                .fd = 1, .offset = OFFSET_UNKNOWN, .bytes = 0, .flags = -1,
+        };
+        char *s = encode(&a);
+        assert_string_equal(s, "{\"op\":\"write\",\"time\":\"1.999\",\"serial\":1,\"pid\":1,"
+                               "\"path\":null,\"fd\":1,\"offset\":null,\"bytes\":0}");
+        free(s);
+}
+
+static void test_dup_fork_gap(void **state) {
+        Action d = { .op = ACTION_DUP, .sec = 5, .serial = 9, .pid = 7, .path = "/x", .path_len = 2,
+                     .old_fd = 3, .new_fd = 10, .flags = -1, .offset = OFFSET_UNKNOWN };
+        Action f = { .op = ACTION_FORK, .sec = 5, .serial = 10, .pid = 7, .child = 8, .flags = -1,
+                     .offset = OFFSET_UNKNOWN, .has_ids = true, .ppid = 1, .auid = 1000, .uid = 1001,
+                     .comm = "sh" };
+        Action g = { .op = ACTION_GAP, .sec = 6, .serial = 11, .lost = 12, .lost_known = true,
+                     .reason = "kernel" };
+        char *s;
+
+        s = encode(&d);
+        assert_string_equal(s, "{\"op\":\"dup\",\"time\":\"5.000\",\"serial\":9,\"pid\":7,\"path\":\"/x\","
+                               "\"old_fd\":3,\"new_fd\":10}");
+        free(s);
+        s = encode(&f);
+        assert_string_equal(s, "{\"op\":\"fork\",\"time\":\"5.000\",\"serial\":10,\"pid\":7,\"child\":8,"
+                               "\"ppid\":1,\"auid\":1000,\"uid\":1001,\"comm\":\"sh\"}");
+        free(s);
+        s = encode(&g);
+        assert_string_equal(s, "{\"op\":\"gap\",\"time\":\"6.000\",\"serial\":11,\"lost\":12,\"reason\":\"kernel\"}");
+        free(s);
+}
+
+static void test_strings(void **state) {
+        CharBuffer b = {};
+
+        /* valid UTF-8 kept, control bytes escaped, invalid bytes as \udcXX */
+        assert_int_equal(json_append_string(&b, "\xc3\xa9\n\x01\xff\xc3", 6), 0);
+        assert_int_equal(char_buffer_reserve(&b, 1), 0);
+        b.data[b.len] = 0;
+        assert_string_equal(b.data, "\"\xc3\xa9\\u000a\\u0001\\udcff\\udcc3\"");
+        b.len = 0;
+        /* overlong encodings and surrogates are not valid UTF-8 */
+        assert_int_equal(json_append_string(&b, "\xc0\xaf\xed\xa0\x80", 5), 0);
+        b.data[b.len] = 0;
+        assert_string_equal(b.data, "\"\\udcc0\\udcaf\\udced\\udca0\\udc80\"");
+        char_buffer_done(&b);
+}
+
+static void test_pseudonymised(void **state) {
+        static const uint8_t key[32] = { 9 };
+        Pseudonymizer *p;
+        CharBuffer b = {};
+        Action a = { .op = ACTION_OPEN, .sec = 1, .serial = 1, .pid = 1, .path = "/home/alice/x",
+                     .path_len = 13, .fd = 3, .flags = 0, .offset = OFFSET_UNKNOWN };
+
+        assert_int_equal(pseudonymizer_new(key, &p), 0);
+        assert_int_equal(action_json_append(&b, &a, p), 0);
+        assert_int_equal(char_buffer_reserve(&b, 1), 0);
+        b.data[b.len] = 0;
+        assert_null(strstr(b.data, "alice"));
+        assert_null(strstr(b.data, "home"));
+        assert_non_null(strstr(b.data, "\"fd\":3,\"flags\":0}"));
+        char_buffer_done(&b);
+        pseudonymizer_free(p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_read),
+                cmocka_unit_test(test_unknowns),
+                cmocka_unit_test(test_dup_fork_gap),
+                cmocka_unit_test(test_strings),
+                cmocka_unit_test(test_pseudonymised),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "audit-decode.h"
+#include "macro.h"
+#include "path-util.h"
+
+typedef struct Seen {
+        uint64_t serial;
+        int syscall;
+        uint32_t pid;
+        int64_t exit;
+        uint64_t a0;
+        bool malformed, has_syscall;
+        char cwd[64], name[64];
+        unsigned n_paths;
+} Seen;
+
+static Seen seen[64];
+static size_t n_seen;
+
+static void on_event(const AuditEvent *ev, void *userdata) {
+        Seen *s = &seen[n_seen++];
+        size_t n;
+
+        assert_true(n_seen < 64);
+        *s = (Seen) { .serial = ev->serial, .syscall = ev->syscall, .pid = ev->pid, .exit = ev->exit,
+                      .a0 = ev->a[0], .malformed = ev->malformed, .has_syscall = ev->has_syscall,
+                      .n_paths = ev->n_paths };
+        if (ev->cwd)
+                assert_int_equal(audit_value_decode(ev->cwd, s->cwd, sizeof(s->cwd), &n), 0);
+        if (ev->n_paths > 0 && ev->paths[0].name)
+                (void) audit_value_decode(ev->paths[0].name, s->name, sizeof(s->name), &n);
+}
+
+#define SYSCALL(ser, pid, exit) \
+        "type=SYSCALL msg=audit(1795265019.753:" #ser "): arch=c000003e syscall=257 success=yes exit=" #exit \
+        " a0=ffffff9c a1=5633fae63c80 a2=241 a3=1b6 items=1 ppid=1 pid=" #pid " auid=1000 uid=1000 gid=0" \
+        " euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=2 comm=\"bash\" exe=\"/usr/bin/bash\"" \
+        " key=\"fsmon\"\n"
+#define CWD(ser) "type=CWD msg=audit(1795265019.753:" #ser "): cwd=\"/tmp/x\"\n"
+#define PATH(ser) "type=PATH msg=audit(1795265019.753:" #ser "): item=0 name=61206220C3A92E747874 inode=1 dev=fe:00" \
+        " mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0\n"
+#define EOE(ser) "type=EOE msg=audit(1795265019.753:" #ser "): \n"
+#define EVENT(ser, pid) SYSCALL(ser, pid, 3) CWD(ser) PATH(ser) EOE(ser)
+
+static AuditDecoder *decoder(void) {
+        AuditDecoder *d;
+        n_seen = 0;
+        assert_int_equal(audit_decoder_new(on_event, NULL, &d), 0);
+        return d;
+}
+
+static void test_one_event(void **state) {
+        AuditDecoder *d = decoder();
+        const char *log = EVENT(11, 2947);
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 1);
+        assert_int_equal(seen[0].serial, 11);
+        assert_int_equal(seen[0].syscall, 257);
+        assert_int_equal(seen[0].pid, 2947);
+        assert_int_equal(seen[0].exit, 3);
+        assert_int_equal(seen[0].a0, 0xffffff9c);
+        assert_false(seen[0].malformed);
+        assert_string_equal(seen[0].cwd, "/tmp/x");
+        assert_string_equal(seen[0].name, "a b \xc3\xa9.txt");
+        assert_int_equal(audit_decoder_get_stats(d)->malformed_lines, 0);
+        audit_decoder_free(d);
+}
+
+static void test_enriched(void **state) {
+        AuditDecoder *d = decoder();
+        const char *log =
+                "type=SYSCALL msg=audit(1795265019.753:12): arch=c000003e syscall=0 success=yes exit=5 a0=3"
+                " a1=7 a2=100 a3=0 items=0 ppid=1 pid=77 auid=1000 uid=1000 comm=\"cat\" exe=\"/usr/bin/cat\""
+                " key=\"fsmon\"\x1d" "ARCH=x86_64 SYSCALL=read AUID=\"u\" UID=\"u\"\n"
+                EOE(12);
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 1);
+        assert_int_equal(seen[0].syscall, 0);
+        assert_int_equal(seen[0].exit, 5);
+        assert_int_equal(seen[0].pid, 77);
+        assert_false(seen[0].malformed);
+        audit_decoder_free(d);
+}
+
+static void test_split_reads(void **state) {
+        const char *log = EVENT(1, 10) EVENT(2, 11) EVENT(3, 12);
+        size_t len = strlen(log);
+
+        for (size_t chunk = 1; chunk < 200; chunk += 37) {
+                AuditDecoder *d = decoder();
+                for (size_t i = 0; i < len; i += chunk)
+                        assert_int_equal(audit_decoder_feed(d, log + i, MIN(chunk, len - i)), 0);
+                assert_int_equal(audit_decoder_flush(d), 0);
+                assert_int_equal(n_seen, 3);
+                for (size_t i = 0; i < 3; i++) {
+                        assert_int_equal(seen[i].serial, i + 1);
+                        assert_int_equal(seen[i].pid, 10 + i);
+                        assert_string_equal(seen[i].name, "a b \xc3\xa9.txt");
+                }
+                assert_int_equal(audit_decoder_get_stats(d)->malformed_lines, 0);
+                audit_decoder_free(d);
+        }
+}
+
+static void test_interleaved_and_no_eoe(void **state) {
+        AuditDecoder *d = decoder();
+        const char *log =
+                SYSCALL(5, 50, 3) SYSCALL(6, 60, 4) CWD(6) CWD(5) PATH(5) PATH(6) EOE(6) EOE(5)
+                SYSCALL(7, 70, 5) SYSCALL(8, 80, 6);    /* the last two never get an EOE */
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 4);
+        for (size_t i = 0; i < 4; i++) {
+                Seen *s = NULL;
+                for (size_t j = 0; j < n_seen; j++)
+                        if (seen[j].serial == 5 + i)
+                                s = &seen[j];
+                assert_non_null(s);
+                assert_int_equal(s->pid, 50 + 10 * i);
+                assert_int_equal(s->exit, 3 + i);
+                assert_int_equal(s->n_paths, i < 2 ? 1 : 0);
+        }
+        audit_decoder_free(d);
+}
+
+static void test_bad_input(void **state) {
+        AuditDecoder *d = decoder();
+        char *big = malloc(1024 * 1024 + 2);
+        static const char binary[] = "\x00\x01\x02\xff\xfe garbage\x7f\n";
+        const char *lines[] = {
+                "type=SYSCALL msg=audit(1795265019.753:\n",                 /* truncated */
+                "hello world\n",                                             /* garbage */
+                "type=UNKNOWN[9999] msg=audit(1795265019.753:30): foo=bar\n",/* unknown type: valid line */
+                "type=SYSCALL msg=audit(1795265019.753:31): arch=c000003e syscall=0 success=yes exit=1 "
+                        "a0=3 a1=0 a2=1 a3=0 items=0 ppid=1 pid=99999999999999999999999 auid=1 uid=1\n",
+                "type=SYSCALL msg=audit(1795265019.753:32): arch=c000003e syscall=0 success=yes "
+                        "exit=99999999999999999999 a0=3 a1=0 a2=1 a3=0 items=0 ppid=1 pid=9 auid=1 uid=1\n",
+                "type=SYSCALL msg=audit(1795265019.753:33): arch=c000003e syscall=0 success=yes exit=1 "
+                        "a0=fffffffffffffffffff a1=0 a2=1 a3=0 items=0 ppid=1 pid=9 auid=1 uid=1\n",
+                "type=SYSCALL msg=audit(1795265019.753:34): syscall=0 success=yes exit=1 "
+                        "a0=3 a1=0 a2=1 a3=0 items=0 ppid=1 pid=9 auid=1 uid=1\n",  /* no arch */
+                "type=SYSCALL msg=audit(99999999999999999999999.753:35): arch=c000003e\n",
+                "type=SYSCALL msg=audit(1795265019.75312:36): arch=c000003e\n",
+                "type=PATH msg=audit(1795265019.753:40): item=0 name=\"/x\" mode=0100644\n", /* before its SYSCALL */
+                "type=SYSCALL msg=audit(1795265019.753:40): arch=c000003e syscall=2 success=yes exit=3 "
+                        "a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=40 auid=1 uid=1\n",
+        };
+
+        memset(big, 'A', 1024 * 1024);
+        memcpy(big, "type=SYSCALL msg=audit(1795265019.753:20): ", 44);
+        big[1024 * 1024] = '\n';
+
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                assert_int_equal(audit_decoder_feed(d, lines[i], strlen(lines[i])), 0);
+        assert_int_equal(audit_decoder_feed(d, binary, sizeof(binary) - 1), 0);
+        assert_int_equal(audit_decoder_feed(d, big, 1024 * 1024 + 1), 0);
+        /* a good event after all that, and a torn last line */
+        const char *good = EVENT(50, 500) "type=SYSCALL msg=audit(1795265019.7";
+        assert_int_equal(audit_decoder_feed(d, good, strlen(good)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+
+        const AuditDecoderStats *st = audit_decoder_get_stats(d);
+        /* truncated, garbage, 2 bad timestamps, binary, 1 MB, torn tail */
+        assert_int_equal(st->malformed_lines, 7);
+        /* pid, exit, a0 overflow; missing arch */
+        assert_int_equal(st->malformed_events, 4);
+
+        bool good_seen = false, path_first_seen = false;
+        for (size_t i = 0; i < n_seen; i++) {
+                if (seen[i].serial == 50) {
+                        good_seen = true;
+                        assert_int_equal(seen[i].pid, 500);
+                        assert_false(seen[i].malformed);
+                }
+                if (seen[i].serial == 40) {
+                        path_first_seen = true;
+                        assert_int_equal(seen[i].pid, 40);
+                        assert_int_equal(seen[i].n_paths, 1);
+                        assert_string_equal(seen[i].name, "/x");
+                }
+        }
+        assert_true(good_seen);
+        assert_true(path_first_seen);
+        free(big);
+        audit_decoder_free(d);
+}
+
+static void test_line_validity(void **state) {
+        assert_true(audit_line_is_valid("type=EOE msg=audit(1.2:3): ", 27));
+        assert_true(audit_line_is_valid("node=h1 type=EOE msg=audit(1.2:3): ", 35));
+        assert_false(audit_line_is_valid("type=EOE msg=audit(1.2:3)", 25));
+        assert_false(audit_line_is_valid("type= msg=audit(1.2:3): ", 24));
+        assert_false(audit_line_is_valid("type=EOE msg=audit(.2:3): ", 26));
+        assert_false(audit_line_is_valid("type=EOE msg=audit(1.2:3):\x01", 27));
+        assert_false(audit_line_is_valid("", 0));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_one_event),
+                cmocka_unit_test(test_enriched),
+                cmocka_unit_test(test_split_reads),
+                cmocka_unit_test(test_interleaved_and_no_eoe),
+                cmocka_unit_test(test_bad_input),
+                cmocka_unit_test(test_line_validity),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

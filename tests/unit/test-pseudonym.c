@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "pseudonym.h"
+
+static const uint8_t key1[32] = { 1, 2, 3 };
+static const uint8_t key2[32] = { 3, 2, 1 };
+
+static char *pseudo(Pseudonymizer *p, const char *path) {
+        size_t n;
+        const char *s = pseudonymizer_path(p, path, strlen(path), &n);
+        assert_non_null(s);
+        assert_int_equal(strlen(s), n);
+        return strdup(s);
+}
+
+static void test_structure(void **state) {
+        Pseudonymizer *p;
+        char *a, *b, *c, *d;
+
+        assert_int_equal(pseudonymizer_new(key1, &p), 0);
+        a = pseudo(p, "/home/alice/secret plan.txt");
+        /* three components, '/' kept, fixed-size tokens */
+        assert_int_equal(strlen(a), 3 * (1 + PSEUDONYM_TOKEN_LEN));
+        assert_int_equal(a[0], '/');
+        assert_int_equal(a[1 + PSEUDONYM_TOKEN_LEN], '/');
+        assert_int_equal(a[2 * (1 + PSEUDONYM_TOKEN_LEN)], '/');
+        assert_null(strstr(a, "home"));
+        assert_null(strstr(a, "alice"));
+        assert_null(strstr(a, "secret"));
+
+        /* the same component gives the same token wherever it stands */
+        b = pseudo(p, "/home/bob");
+        assert_memory_equal(a, b, 1 + PSEUDONYM_TOKEN_LEN);
+        assert_memory_not_equal(a + 1 + PSEUDONYM_TOKEN_LEN, b + 1 + PSEUDONYM_TOKEN_LEN, PSEUDONYM_TOKEN_LEN);
+
+        /* cached and uncached answers agree */
+        c = pseudo(p, "/home/alice/secret plan.txt");
+        assert_string_equal(a, c);
+        d = pseudo(p, "/");
+        assert_string_equal(d, "/");
+        free(a); free(b); free(c); free(d);
+        pseudonymizer_free(p);
+}
+
+static void test_keys(void **state) {
+        Pseudonymizer *p1, *p1b, *p2;
+        char *a, *b, *c;
+
+        assert_int_equal(pseudonymizer_new(key1, &p1), 0);
+        assert_int_equal(pseudonymizer_new(key1, &p1b), 0);
+        assert_int_equal(pseudonymizer_new(key2, &p2), 0);
+        a = pseudo(p1, "/etc/passwd");
+        b = pseudo(p1b, "/etc/passwd");
+        c = pseudo(p2, "/etc/passwd");
+        assert_string_equal(a, b);
+        assert_string_not_equal(a, c);
+        free(a); free(b); free(c);
+        pseudonymizer_free(p1);
+        pseudonymizer_free(p1b);
+        pseudonymizer_free(p2);
+}
+
+static void test_many_paths(void **state) {
+        /* more paths than cache slots: answers must stay stable */
+        Pseudonymizer *p;
+        char path[64], *first;
+
+        assert_int_equal(pseudonymizer_new(key1, &p), 0);
+        first = pseudo(p, "/data/0");
+        for (int i = 0; i < 20000; i++) {
+                snprintf(path, sizeof(path), "/data/%d", i);
+                free(pseudo(p, path));
+        }
+        char *again = pseudo(p, "/data/0");
+        assert_string_equal(first, again);
+        free(first);
+        free(again);
+        pseudonymizer_free(p);
+}
+
+static void test_key_file(void **state) {
+        char dir[] = "/tmp/fsmon-test-key.XXXXXX", path[256], link[256];
+        uint8_t key[32];
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/key", dir);
+        snprintf(link, sizeof(link), "%s/link", dir);
+
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, key1, 32), 32);
+        close(fd);
+        assert_int_equal(pseudonym_key_read_file(path, key), 0);
+        assert_memory_equal(key, key1, 32);
+
+        assert_int_equal(symlink(path, link), 0);
+        assert_int_equal(pseudonym_key_read_file(link, key), -ELOOP);
+
+        assert_int_equal(chmod(path, 0640), 0);
+        assert_int_equal(pseudonym_key_read_file(path, key), -EPERM);
+        assert_int_equal(chmod(path, 0604), 0);
+        assert_int_equal(pseudonym_key_read_file(path, key), -EPERM);
+        assert_int_equal(chmod(path, 0600), 0);
+
+        fd = open(path, O_WRONLY | O_APPEND);
+        assert_int_equal(write(fd, "x", 1), 1);
+        close(fd);
+        assert_int_equal(pseudonym_key_read_file(path, key), -EBADMSG);
+        assert_int_equal(truncate(path, 31), 0);
+        assert_int_equal(pseudonym_key_read_file(path, key), -EBADMSG);
+
+        assert_int_equal(pseudonym_key_read_file(dir, key), -EBADF);
+        assert_int_equal(pseudonym_key_read_file("/nonexistent/key", key), -ENOENT);
+
+        unlink(link);
+        unlink(path);
+        rmdir(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_structure),
+                cmocka_unit_test(test_keys),
+                cmocka_unit_test(test_many_paths),
+                cmocka_unit_test(test_key_file),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
