@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Regenerates the golden fixtures in tests/fixtures/ from the real kernel:
+# builds tests/workload/workload.c for x86_64 and i386, runs it under a
+# private auditd with audit rules limited to a login uid of its own, and keeps
+# the log auditd wrote next to the actions the workload says it performed.
+#
+#   sudo tests/record-fixtures.sh        (root; needs auditd, gcc, gcc-multilib)
+#
+# Kernel audit state is shared: everything runs under /tmp/fsmon-audit.lock;
+# only this script's rules (key below) are added and removed, only the auditd
+# it started is stopped (by PID), and the enabled flag and backlog limit are
+# restored.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "record-fixtures.sh: must run as root" >&2
+        exit 1
+fi
+if [ -z "${FSMON_FIXTURE_LOCKED:-}" ]; then
+        exec env FSMON_FIXTURE_LOCKED=1 flock /tmp/fsmon-audit.lock "$0" "$@"
+fi
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/tests/fixtures
+key=fsmon-fixture-rec
+auid=2718281
+# Fixed, so that the tests know it; kept free of symlinks (the kernel's CWD
+# records name real paths).
+base=/tmp/fsmon-fixture-wd
+workdir=$base/tree
+
+b64_syscalls=open,openat,openat2,creat,read,write,pread,pwrite,readv,writev,preadv,pwritev,lseek,close,close_range,dup,dup2,dup3,fcntl,fork,vfork,clone,clone3,execve,execveat,getdents64,exit_group
+b32_syscalls=open,openat,openat2,creat,read,write,pread64,pwrite64,readv,writev,preadv,pwritev,lseek,_llseek,close,close_range,dup,dup2,dup3,fcntl,fcntl64,fork,vfork,clone,clone3,execve,execveat,getdents64,exit_group
+rules=(
+        "-F arch=b64 -F auid=$auid -S $b64_syscalls -k $key"
+        "-F arch=b32 -F auid=$auid -S $b32_syscalls -k $key"
+)
+
+status_field() {
+        auditctl -s | awk -v f="$1" '$1 == f { print $2 }'
+}
+
+if [ "$(status_field pid)" != 0 ]; then
+        echo "record-fixtures.sh: an auditd (pid $(status_field pid)) is already running" >&2
+        exit 1
+fi
+orig_enabled=$(status_field enabled)
+orig_backlog=$(status_field backlog_limit)
+if [ "$orig_enabled" = 2 ]; then
+        echo "record-fixtures.sh: audit configuration is locked (enabled 2)" >&2
+        exit 1
+fi
+
+tmp=$(mktemp -d /tmp/fsmon-fixture-rec.XXXXXX)
+auditd_pid=
+rules_loaded=0
+cleanup() {
+        set +e
+        if [ "$rules_loaded" = 1 ]; then
+                for r in "${rules[@]}"; do
+                        # shellcheck disable=SC2086
+                        auditctl -d exit,always $r >/dev/null 2>&1
+                done
+        fi
+        if [ -n "$auditd_pid" ]; then
+                kill -TERM "$auditd_pid" 2>/dev/null
+                wait "$auditd_pid" 2>/dev/null
+        fi
+        auditctl -b "$orig_backlog" >/dev/null
+        [ "$orig_enabled" = 0 ] && auditctl -e 0 >/dev/null
+        rm -rf "$tmp" "$base"
+}
+trap cleanup EXIT
+
+echo "== building the workload"
+gcc -m64 -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
+        -o "$tmp/workload64" "$top/tests/workload/workload.c"
+gcc -m32 -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
+        -o "$tmp/workload32" "$top/tests/workload/workload.c"
+
+[ "$orig_enabled" = 0 ] && auditctl -e 1 >/dev/null
+# The kernel makes audited processes wait when the backlog is full; a larger
+# backlog just makes that rarer.
+auditctl -b 8192 >/dev/null
+lost_before=$(status_field lost)
+
+# record NAME BITS FORMAT
+record() {
+        local name=$1 bits=$2 format=$3
+        local conf=$tmp/conf-$name logdir=$tmp/log-$name expected=$tmp/$name.expected.jsonl
+        local i pid exit_nr
+
+        echo "== $name: $bits-bit workload, log_format $format"
+        rm -rf "$base"
+        mkdir -m 0755 "$base" "$workdir"
+        cp "$tmp/workload$bits" "$workdir/helper-prog"
+
+        mkdir -m 0700 "$conf" "$conf/plugins.d" "$logdir"
+        cat >"$conf/auditd.conf" <<EOF
+local_events = yes
+write_logs = yes
+log_file = $logdir/audit.log
+log_group = root
+log_format = $format
+flush = INCREMENTAL_ASYNC
+freq = 50
+max_log_file = 100
+num_logs = 2
+priority_boost = 0
+name_format = NONE
+max_log_file_action = IGNORE
+space_left = 2
+space_left_action = IGNORE
+admin_space_left = 1
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+use_libwrap = no
+tcp_listen_queue = 5
+tcp_max_per_addr = 1
+tcp_client_max_idle = 0
+transport = TCP
+distribute_network = no
+q_depth = 2000
+overflow_action = IGNORE
+max_restarts = 10
+plugin_dir = $conf/plugins.d
+end_of_event_timeout = 2
+EOF
+        chmod 0600 "$conf/auditd.conf"
+
+        auditd -n -s nochange -c "$conf" &
+        auditd_pid=$!
+        for i in $(seq 100); do
+                [ "$(status_field pid)" = "$auditd_pid" ] && break
+                kill -0 "$auditd_pid" 2>/dev/null || { echo "auditd exited" >&2; exit 1; }
+                sleep 0.1
+        done
+        [ "$(status_field pid)" = "$auditd_pid" ] || { echo "auditd did not register" >&2; exit 1; }
+
+        for r in "${rules[@]}"; do
+                # shellcheck disable=SC2086
+                auditctl -a exit,always $r >/dev/null
+                rules_loaded=1
+        done
+
+        # The subshell takes the login uid the rules select, then becomes the
+        # workload; stdin from /dev/null, and from / so that no relative name
+        # resolves by accident.
+        (cd / && echo "$auid" >/proc/self/loginuid && exec "$tmp/workload$bits" "$workdir" "$expected") </dev/null
+
+        pid=$(head -n1 "$expected" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["pid"])')
+        # Wait until the kernel queue is drained, then let auditd write.
+        for i in $(seq 100); do
+                [ "$(status_field backlog)" = 0 ] && break
+                sleep 0.1
+        done
+        sleep 1
+
+        for r in "${rules[@]}"; do
+                # shellcheck disable=SC2086
+                auditctl -d exit,always $r >/dev/null
+        done
+        rules_loaded=0
+        kill -TERM "$auditd_pid"
+        wait "$auditd_pid" || true
+        auditd_pid=
+
+        exit_nr=$([ "$bits" = 64 ] && echo 231 || echo 252)
+        if ! grep -aqE "^type=SYSCALL .* syscall=$exit_nr .* pid=$pid .*key=\"$key\"" "$logdir/audit.log"; then
+                echo "record-fixtures.sh: $name: the workload's exit_group is not in the log" >&2
+                exit 1
+        fi
+        # Besides the workload's, only auditd's and auditctl's own netlink
+        # calls (their CONFIG_CHANGE events) may be there.
+        if grep -a '^type=SYSCALL ' "$logdir/audit.log" | grep -av " auid=$auid " |
+           grep -avE ' comm="(auditd|auditctl)" ' | grep -q .; then
+                echo "record-fixtures.sh: $name: SYSCALL records of other login uids in the log" >&2
+                exit 1
+        fi
+        install -m 0644 "$logdir/audit.log" "$out/$name.log"
+        install -m 0644 "$expected" "$out/$name.expected.jsonl"
+        echo "   $(wc -l <"$out/$name.log") log lines, $(wc -c <"$out/$name.log") bytes," \
+             "$(wc -l <"$out/$name.expected.jsonl") expected actions"
+}
+
+mkdir -p "$out"
+record workload-raw 64 RAW
+record workload-enriched 64 ENRICHED
+record workload32-raw 32 RAW
+
+lost_after=$(status_field lost)
+if [ "$lost_after" != "$lost_before" ]; then
+        echo "record-fixtures.sh: the kernel lost $((lost_after - lost_before)) records; run again" >&2
+        exit 1
+fi
+
+cat >"$out/README" <<EOF
+Golden fixtures for fsmonctl decode, recorded from the real kernel by
+tests/record-fixtures.sh (do not edit by hand; run it again as root).
+
+  *.log             the audit log as a private auditd wrote it (RAW or ENRICHED)
+                    while tests/workload/workload.c ran with login uid $auid,
+                    with rules for arch b64 and b32 selecting that uid (key $key)
+  *.expected.jsonl  the file actions the workload performed, written by the
+                    workload itself (checked against the kernel's file
+                    positions as it ran), per the tracker semantics
+  workload-raw, workload-enriched: x86_64 workload; workload32-raw: i386 (-m32)
+
+Working directory of the workload: $workdir
+Compared by tests/compare-actions.py (see README.md, "Test fixtures").
+
+Recorded: $(date -u '+%Y-%m-%d %H:%M UTC')
+Kernel:   $(uname -srm)
+auditd:   $(auditctl -v | sed 's/auditctl version //')
+libc:     $(ldd --version | head -n1)
+EOF
+echo "== fixtures written to $out"
