@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fsmonctl-bus.h"
 #include "fsmonctl.h"
 #include "log.h"
 
@@ -16,6 +17,8 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "decode", verb_decode, "audit log text to file actions (JSON Lines)" },
+        { "status", verb_status, "state and counters, from the daemon" },
+        { "upload", verb_upload, "upload the spool (asks for the upload password)" },
 };
 
 static void help(void) {
