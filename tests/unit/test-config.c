@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "daemon/config.h"  /* not the build's config.h */
 
 static char tmpdir[] = "/tmp/fsmon-test-config.XXXXXX";
 
@@ -98,8 +98,8 @@ static const char full_config[] =
         "# every key, with values other than the defaults\n"
         "[monitor]\n"
         "users = 2000-2999 5000 1500-1999 ; merged with the first\n"
-        "include = /home /srv/\"not quoted\"\n"
-        "    \"/srv/with space\"\n"
+        "include = /home \"/srv/with space\"\n"
+        "    /srv/x\"y\n"
         "exclude = /home/alice/.cache\n"
         "actions = open read write close\n"
         "[spool]\n"
@@ -143,8 +143,8 @@ static void test_full(void **state) {
          * an indented line continues the list. */
         assert_int_equal(c->n_include, 3);
         assert_string_equal(c->include[0], "/home");
-        assert_string_equal(c->include[1], "/srv/\"not");
-        assert_string_equal(c->include[2], "/srv/with space");
+        assert_string_equal(c->include[1], "/srv/with space");
+        assert_string_equal(c->include[2], "/srv/x\"y");
         assert_int_equal(c->n_exclude, 1);
         assert_true(config_path_is_monitored(c, "/home/bob/x"));
         assert_false(config_path_is_monitored(c, "/home/alice/.cache/y"));

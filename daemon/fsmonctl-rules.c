@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit-rules.h"
+#include "config.h"
+#include "fsmonctl.h"
+#include "log.h"
+
+static void help(void) {
+        printf("Usage: fsmonctl rules [--config FILE]\n\n"
+               "Prints the audit rules that the config renders: what fsmond writes to\n"
+               "its rules file (/etc/audit/rules.d/70-fsmon.rules) and loads with\n"
+               "augenrules. Needs no daemon and no root.\n\n"
+               "  -c, --config FILE  config file (default " CONFIG_DEFAULT_PATH "),\n"
+               "                     with its drop-ins in FILE.d/*.conf\n"
+               "  -h, --help         show this help\n");
+}
+
+int verb_rules(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "help",   no_argument,       NULL, 'h' },
+                {}
+        };
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        const char *path = CONFIG_DEFAULT_PATH;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        path = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                default:
+                        return FSMONCTL_EXIT_USAGE;
+                }
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'; see 'fsmonctl rules --help'.", argv[optind]);
+                return FSMONCTL_EXIT_USAGE;
+        }
+
+        r = config_load(path, &config, &error);
+        if (r < 0) {
+                if (error)
+                        log_error("Invalid configuration: %s", error);
+                else
+                        log_error_errno(r, "Failed to load %s: %m", path);
+                return EXIT_FAILURE;
+        }
+
+        r = audit_rules_render(config, &text, &error);
+        if (r < 0) {
+                if (error)
+                        log_error("Cannot render audit rules: %s", error);
+                else
+                        log_error_errno(r, "Cannot render audit rules: %m");
+                return EXIT_FAILURE;
+        }
+
+        if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+                log_error_errno(errno, "Failed to write the rules: %m");
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
