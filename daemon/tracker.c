@@ -510,8 +510,12 @@ static Process *process_get(Tracker *t, const AuditEvent *ev) {
 }
 
 static void handle_fork(Tracker *t, Process *parent, uint32_t child, bool share_table) {
-        Process *c = process_find(t, child);
+        Process *c;
         Action a;
+
+        if (child == parent->pid)
+                return;         /* not a new process: damaged input */
+        c = process_find(t, child);
 
         if (c && c->lazy && c->ppid == parent->pid) {
                 /* Already made from the parent on its first own event. */
@@ -540,8 +544,12 @@ static void handle_fork(Tracker *t, Process *parent, uint32_t child, bool share_
 }
 
 static void handle_clone3(Tracker *t, Process *parent, uint32_t child) {
-        Process *c = process_find(t, child);
+        Process *c;
         PendingClone *slot;
+
+        if (child == parent->pid)
+                return;
+        c = process_find(t, child);
 
         if (c && c->ppid == parent->pid && c->lazy) {
                 handle_fork(t, parent, child, false);

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Integration test of the uploader (daemon/upload.[ch]) against a real sshd on
+# 127.0.0.1 with its own config, host key, port and a test user with a
+# password (created here, removed at the end). Root only; exit 77 otherwise.
+#
+#   test-upload.sh UPLOAD-DRIVER
+#
+# Expectations come from what the test itself did: the files it generated,
+# the keys it pinned, the processes it killed.
+set -uo pipefail
+
+driver=${1:?usage: test-upload.sh UPLOAD-DRIVER}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=sshd-lib.sh
+. "$here/sshd-lib.sh"
+up_require cmp sha256sum
+
+trap up_cleanup EXIT
+up_setup || { echo "FAIL: setup"; exit 1; }
+up_sshd_start || { echo "FAIL: sshd"; exit 1; }
+
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# Segment-like files: spool names, random (incompressible) content, sizes
+# around chunk boundaries, one empty.
+make_spool() {
+        local dir=$1; shift
+        local i=0 size
+        mkdir -p "$dir"
+        for size in "$@"; do
+                i=$((i + 1))
+                head -c "$size" /dev/urandom >"$dir/$(printf 'seg-%012d.jsonl.zst' "$i")"
+        done
+}
+
+# name and sha256 of every file below $1, for "nothing changed" checks.
+snapshot() {
+        (cd "$1" && find . -type f -print0 | sort -z | xargs -0r sha256sum)
+}
+
+run() {
+        local out=$1 pw=$2; shift 2
+        printf '%s\n' "$pw" | "$driver" --host 127.0.0.1 --port "$UP_PORT" --user "$UP_USER" \
+                --remote-dir "$UP_REMOTE" --connect-timeout 20 --stall-timeout 20 "$@" >"$out" 2>&1
+}
+
+field() { sed -n "s/^$1 //p" "$2"; }
+
+# Every file of $1 has a byte-identical twin in $2, and $2 holds nothing else.
+same_tree() {
+        local ref=$1 got=$2 f ok=0
+        for f in "$ref"/*; do
+                [ -e "$f" ] || continue
+                cmp -s "$f" "$got/$(basename "$f")" || { echo "  differs or missing: $(basename "$f")"; ok=1; }
+        done
+        [ "$(ls -A "$ref" | sort)" = "$(ls -A "$got" | sort)" ] || { echo "  other files on the server: $(ls -A "$got")"; ok=1; }
+        return $ok
+}
+
+log_mark() { wc -c <"$UP_DIR/sshd.log"; }
+log_since() { tail -c +$(($1 + 1)) "$UP_DIR/sshd.log"; }
+
+# --- 1. right password: server files byte-identical, local spool emptied ----
+t=$UP_DIR/t1
+make_spool "$t/spool" 1000003 65536 0 3145728 131071 1
+cp -a "$t/spool" "$t/ref"
+mark=$(log_mark)
+run "$t/out" "$UP_PASSWORD" --async --known-hosts "$UP_KNOWN_HOSTS" --host-id host1 --spool "$t/spool"
+if [ "$(field result "$t/out")" = ok ] && same_tree "$t/ref" "$UP_REMOTE/host1" &&
+   [ -z "$(ls -A "$t/spool")" ] &&
+   [ "$(grep -c '^delivered ' "$t/out")" = 6 ] &&
+   [ "$(grep '^delivered ' "$t/out" | cut -d' ' -f2 | sort -u | wc -l)" = 6 ]; then
+        pass "right password: 6 segments byte-identical on the server, spool empty"
+else
+        fail "right password"; cat "$t/out"
+fi
+# The log check of case 3 must be able to see password attempts.
+log_since "$mark" | grep -q 'method password' || fail "sshd log shows no password attempt for a real login (LogLevel?)"
+
+# --- 2. wrong password: refused, nothing changed on either side -------------
+t=$UP_DIR/t2
+make_spool "$t/spool" 200000 300000
+before_local=$(snapshot "$t/spool") before_remote=$(snapshot "$UP_REMOTE")
+run "$t/out" "not-$UP_PASSWORD" --async --known-hosts "$UP_KNOWN_HOSTS" --host-id host2 --spool "$t/spool"
+if [ "$(field result "$t/out")" = WrongPassword ] &&
+   [ "$(field error "$t/out")" = org.fsmon1.Error.WrongPassword ] &&
+   [ "$(snapshot "$t/spool")" = "$before_local" ] && [ "$(snapshot "$UP_REMOTE")" = "$before_remote" ] &&
+   [ ! -e "$UP_REMOTE/host2" ] && ! grep -q '^delivered ' "$t/out"; then
+        pass "wrong password: refused, spool and server unchanged"
+else
+        fail "wrong password"; cat "$t/out"
+fi
+
+# --- 3. host key changed / unknown / other type: aborted before any password -
+t=$UP_DIR/t3
+make_spool "$t/spool" 100000
+before_local=$(snapshot "$t/spool") before_remote=$(snapshot "$UP_REMOTE")
+ssh-keygen -q -t ed25519 -N '' -f "$t/otherkey" >/dev/null
+ssh-keygen -q -t ecdsa -N '' -f "$t/ecdsakey" >/dev/null
+printf '[127.0.0.1]:%s %s\n' "$UP_PORT" "$(cut -d' ' -f1,2 "$t/otherkey.pub")" >"$t/changed"
+printf '[127.0.0.1]:%s %s\n' "$UP_PORT" "$(cut -d' ' -f1,2 "$t/ecdsakey.pub")" >"$t/othertype"
+printf '[127.0.0.2]:%s %s\n' "$UP_PORT" "$(cut -d' ' -f1,2 "$UP_DIR/hostkey.pub")" >"$t/unknown"
+for kind in changed othertype unknown; do
+        mark=$(log_mark)
+        run "$t/out-$kind" "$UP_PASSWORD" --known-hosts "$t/$kind" --host-id host3 --spool "$t/spool"
+        sleep 0.3       # let sshd finish logging the connection
+        log=$(log_since "$mark")
+        if [ "$(field result "$t/out-$kind")" = HostKeyMismatch ] &&
+           [ "$(field error "$t/out-$kind")" = org.fsmon1.Error.HostKeyMismatch ] &&
+           grep -q 'Connection from 127.0.0.1' <<<"$log" &&
+           ! grep -Eq 'userauth-request|method password|keyboard-interactive|Failed password|Accepted password' <<<"$log" &&
+           [ "$(snapshot "$t/spool")" = "$before_local" ] && [ "$(snapshot "$UP_REMOTE")" = "$before_remote" ]; then
+                pass "host key $kind: aborted, sshd saw no authentication request"
+        else
+                fail "host key $kind"; cat "$t/out-$kind"; grep -E 'userauth|password' <<<"$log" | head -5
+        fi
+done
+
+# --- 3b. pinned file missing: NotConfigured, no connection ------------------
+run "$t/out-nc" "$UP_PASSWORD" --known-hosts "$t/does-not-exist" --host-id host3 --spool "$t/spool"
+if [ "$(field result "$t/out-nc")" = NotConfigured ] && [ "$(snapshot "$t/spool")" = "$before_local" ]; then
+        pass "no pinned known_hosts: NotConfigured"
+else
+        fail "no pinned known_hosts"; cat "$t/out-nc"
+fi
+
+# --- 4. sshd killed mid-upload; a later upload delivers each segment once ----
+t=$UP_DIR/t4
+make_spool "$t/spool" 16777216 16777216 16777216 16777216 16777216 16777216
+cp -a "$t/spool" "$t/ref"
+# Small writes, few in flight: slow enough to be caught mid-transfer.
+run "$t/out1" "$UP_PASSWORD" --async --known-hosts "$UP_KNOWN_HOSTS" --host-id host4 --spool "$t/spool" \
+        --chunk 8192 --requests 2 &
+driver_pid=$!
+killed=0
+for _ in $(seq 600); do
+        # Kill once a segment is through and the next one is partly written.
+        if grep -q '^delivered ' "$t/out1" 2>/dev/null &&
+           [ -n "$(find "$UP_REMOTE/host4" -name '*.part' -size +1k 2>/dev/null)" ]; then
+                up_sshd_kill
+                killed=1
+                break
+        fi
+        kill -0 "$driver_pid" 2>/dev/null || break
+        sleep 0.05
+done
+wait "$driver_pid"
+first=$(grep -c '^delivered ' "$t/out1")
+left=$(ls -A "$t/spool" | wc -l)
+if [ $killed = 1 ] && [ "$(field result "$t/out1")" != ok ] &&
+   [ "$(field error "$t/out1")" = org.fsmon1.Error.ConnectionFailed ] &&
+   [ "$first" -ge 1 ] && [ "$first" -lt 6 ] && [ $((first + left)) = 6 ]; then
+        pass "sshd killed mid-upload: $(field result "$t/out1"), $first delivered, $left still spooled"
+else
+        fail "sshd killed mid-upload (killed=$killed, first=$first, left=$left)"; cat "$t/out1"
+fi
+for f in "$t/spool"/*; do
+        cmp -s "$f" "$t/ref/$(basename "$f")" || fail "spooled $(basename "$f") damaged after the failed upload"
+done
+up_sshd_start || fail "sshd restart"
+run "$t/out2" "$UP_PASSWORD" --async --known-hosts "$UP_KNOWN_HOSTS" --host-id host4 --spool "$t/spool"
+delivered=$(cat "$t/out1" "$t/out2" | grep '^delivered ' | cut -d' ' -f2 | sort)
+if [ "$(field result "$t/out2")" = ok ] && same_tree "$t/ref" "$UP_REMOTE/host4" &&
+   [ -z "$(ls -A "$t/spool")" ] &&
+   [ "$delivered" = "$(ls "$t/ref" | sort)" ] &&
+   [ "$(grep -c '^delivered ' "$t/out2")" = "$left" ]; then
+        pass "after the kill: every segment delivered exactly once, no .part left"
+else
+        fail "upload after the kill"; cat "$t/out2"
+fi
+
+# --- 5. crash leftovers: final name present (not removed locally), .part ----
+t=$UP_DIR/t5
+make_spool "$t/spool" 500000 700000 900000
+cp -a "$t/spool" "$t/ref"
+mkdir -p "$UP_REMOTE/host5"
+# As if the daemon died after the rename but before removing the segment...
+cp "$t/ref/seg-000000000001.jsonl.zst" "$UP_REMOTE/host5/"
+# ... and, for the next one, during the transfer.
+head -c 12345 /dev/urandom >"$UP_REMOTE/host5/seg-000000000002.jsonl.zst.part"
+# A final name with other content (same size) is not taken for delivered.
+head -c 900000 /dev/urandom >"$UP_REMOTE/host5/seg-000000000003.jsonl.zst"
+chown -R "$UP_USER:" "$UP_REMOTE/host5"
+run "$t/out" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host5 --spool "$t/spool"
+if [ "$(field result "$t/out")" = ok ] && same_tree "$t/ref" "$UP_REMOTE/host5" &&
+   [ -z "$(ls -A "$t/spool")" ] &&
+   grep -q 'present=1 ' "$t/out" && grep -q "bytes_sent=1600000 " "$t/out"; then
+        pass "leftovers: present segment not resent, .part replaced, different final replaced"
+else
+        fail "leftovers"; cat "$t/out"
+fi
+
+# --- 6. remote directory unwritable: a clear error, spool intact ------------
+t=$UP_DIR/t6
+make_spool "$t/spool" 100000 100000
+before_local=$(snapshot "$t/spool")
+mkdir -p "$UP_DIR/locked" "$UP_DIR/locked/host6b"
+chmod 755 "$UP_DIR/locked" "$UP_DIR/locked/host6b"    # root's: the user cannot write
+for id in host6a host6b; do
+        run "$t/out-$id" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --remote-dir "$UP_DIR/locked" \
+                --host-id "$id" --spool "$t/spool"
+        if [ "$(field result "$t/out-$id")" = EACCES ] &&
+           [ "$(field error "$t/out-$id")" = org.fsmon1.Error.PermissionDenied ] &&
+           grep -q '^message permission denied' "$t/out-$id" &&
+           [ "$(snapshot "$t/spool")" = "$before_local" ] && ! grep -q '^delivered ' "$t/out-$id"; then
+                pass "unwritable remote dir ($id): $(field message "$t/out-$id")"
+        else
+                fail "unwritable remote dir ($id)"; cat "$t/out-$id"
+        fi
+done
+run "$t/out-missing" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --remote-dir "$UP_DIR/nonexistent" \
+        --host-id host6 --spool "$t/spool"
+if [ "$(field result "$t/out-missing")" = ENOENT ] && [ "$(snapshot "$t/spool")" = "$before_local" ]; then
+        pass "missing remote dir: $(field message "$t/out-missing")"
+else
+        fail "missing remote dir"; cat "$t/out-missing"
+fi
+
+# --- 7. remote disk full (a small tmpfs as the host directory) --------------
+t=$UP_DIR/t7
+make_spool "$t/spool" 300000 3000000
+before_local=$(snapshot "$t/spool")
+mkdir -p "$UP_REMOTE/host7"
+if mount -t tmpfs -o size=1m,mode=0750,uid="$(id -u "$UP_USER")" fsmon-test "$UP_REMOTE/host7" 2>/dev/null; then
+        run "$t/out" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host7 --spool "$t/spool"
+        if [ "$(field result "$t/out")" = ENOSPC ] &&
+           [ "$(field error "$t/out")" = org.fsmon1.Error.RemoteDiskFull ] &&
+           [ "$(grep -c '^delivered ' "$t/out")" = 1 ] && [ "$(ls "$t/spool")" = seg-000000000002.jsonl.zst ] &&
+           [ -z "$(find "$UP_REMOTE/host7" -name '*.part')" ]; then
+                pass "remote disk full: $(field message "$t/out")"
+        else
+                fail "remote disk full"; cat "$t/out"
+        fi
+        umount "$UP_REMOTE/host7"
+else
+        echo "note: cannot mount a tmpfs here, disk-full case not run"
+fi
+
+# --- 8. read-back verification, and cancellation -----------------------------
+t=$UP_DIR/t8
+make_spool "$t/spool" 2000000 1 777777
+cp -a "$t/spool" "$t/ref"
+run "$t/out" "$UP_PASSWORD" --readback --known-hosts "$UP_KNOWN_HOSTS" --host-id host8 --spool "$t/spool"
+if [ "$(field result "$t/out")" = ok ] && same_tree "$t/ref" "$UP_REMOTE/host8" && [ -z "$(ls -A "$t/spool")" ]; then
+        pass "read-back verification"
+else
+        fail "read-back verification"; cat "$t/out"
+fi
+make_spool "$t/spool2" 8000000 8000000
+run "$t/out-cancel" "$UP_PASSWORD" --async --cancel-after 1000000 --chunk 8192 --requests 2 \
+        --known-hosts "$UP_KNOWN_HOSTS" --host-id host8c --spool "$t/spool2"
+if [ "$(field result "$t/out-cancel")" = ECANCELED ] && [ "$(ls "$t/spool2" | wc -l)" = 2 ]; then
+        pass "cancel: stopped, spool intact"
+else
+        fail "cancel"; cat "$t/out-cancel"
+fi
+
+if [ $failures -gt 0 ]; then
+        echo "--- sshd log (tail)"; tail -30 "$UP_DIR/sshd.log"
+        echo "$failures failure(s)"
+        exit 1
+fi
+echo "all upload cases passed"
