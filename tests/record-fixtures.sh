@@ -86,9 +86,9 @@ gcc -m32 -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread 
 auditctl -b 8192 >/dev/null
 lost_before=$(status_field lost)
 
-# record NAME BITS FORMAT
+# record NAME BITS FORMAT [WORKLOAD-OPTION]
 record() {
-        local name=$1 bits=$2 format=$3
+        local name=$1 bits=$2 format=$3 option=${4:-}
         local conf=$tmp/conf-$name logdir=$tmp/log-$name expected=$tmp/$name.expected.jsonl
         local i pid exit_nr
 
@@ -149,7 +149,7 @@ EOF
         # The subshell takes the login uid the rules select, then becomes the
         # workload; stdin from /dev/null, and from / so that no relative name
         # resolves by accident.
-        (cd / && echo "$auid" >/proc/self/loginuid && exec "$tmp/workload$bits" "$workdir" "$expected") </dev/null
+        (cd / && echo "$auid" >/proc/self/loginuid && exec "$tmp/workload$bits" "$workdir" "$expected" $option) </dev/null
 
         pid=$(head -n1 "$expected" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["pid"])')
         # Wait until the kernel queue is drained, then let auditd write.
@@ -180,16 +180,49 @@ EOF
                 echo "record-fixtures.sh: $name: SYSCALL records of other login uids in the log" >&2
                 exit 1
         fi
+        if [ -n "$option" ] && ! child_exit_first "$logdir/audit.log" "$pid"; then
+                echo "   the clone3 event is not after the child's exit in (time, serial) order; again"
+                rm -rf "$conf" "$logdir"
+                return 1
+        fi
         install -m 0644 "$logdir/audit.log" "$out/$name.log"
         install -m 0644 "$expected" "$out/$name.expected.jsonl"
         echo "   $(wc -l <"$out/$name.log") log lines, $(wc -c <"$out/$name.log") bytes," \
              "$(wc -l <"$out/$name.expected.jsonl") expected actions"
 }
 
+# For --clone3-exit-first: does the log order (audit time, then serial) put
+# the clone3 child's exit_group before its parent's clone3 event? The kernel
+# stamps an event's time at syscall entry, so that takes a child that lives
+# and dies within the parent's clone3 tick; not every run does.
+child_exit_first() {
+        python3 - "$1" "$2" <<'PY'
+import re, sys
+log, parent = sys.argv[1], sys.argv[2]
+clone3 = exit_ = None
+for line in open(log, encoding="latin-1"):
+    m = re.match(r"type=SYSCALL msg=audit\((\d+)\.(\d+):(\d+)\): ", line)
+    if not m:
+        continue
+    stamp = (int(m[1]), int(m[2]), int(m[3]))
+    f = dict(re.findall(r" (syscall|exit|pid)=(-?\d+)", line))
+    if f.get("syscall") == "435" and f.get("pid") == parent:
+        clone3 = (stamp, f.get("exit"))
+    elif f.get("syscall") == "231" and clone3 is None:
+        exit_ = (stamp, f.get("pid"))
+ok = clone3 and exit_ and exit_[1] == clone3[1] and exit_[0] < clone3[0]
+sys.exit(0 if ok else 1)
+PY
+}
+
 mkdir -p "$out"
 record workload-raw 64 RAW
 record workload-enriched 64 ENRICHED
 record workload32-raw 32 RAW
+for try in $(seq 30); do
+        record workload-clone3-exit-raw 64 RAW --clone3-exit-first && break
+        [ "$try" = 30 ] && { echo "record-fixtures.sh: no clone3 run with the child first" >&2; exit 1; }
+done
 
 lost_after=$(status_field lost)
 if [ "$lost_after" != "$lost_before" ]; then
@@ -207,7 +240,9 @@ tests/record-fixtures.sh (do not edit by hand; run it again as root).
   *.expected.jsonl  the file actions the workload performed, written by the
                     workload itself (checked against the kernel's file
                     positions as it ran), per the tracker semantics
-  workload-raw, workload-enriched: x86_64 workload; workload32-raw: i386 (-m32)
+  workload-raw, workload-enriched: x86_64 workload; workload32-raw: i386 (-m32);
+  workload-clone3-exit-raw: x86_64, only a clone3(CLONE_VFORK) child that exits
+  before its parent's clone3 event (workload --clone3-exit-first)
 
 Working directory of the workload: $workdir
 Compared by tests/compare-actions.py (see README.md, "Test fixtures").

@@ -18,6 +18,9 @@ packages=(
         gcc-multilib
         # bench/decode: GNU time for peak RSS, laurel as the peer
         time laurel
+        # tests/system: packages, systemd-nspawn and qemu (README "Packages and system test")
+        systemd systemd-container debootstrap qemu-system-x86 qemu-utils
+        dpkg-dev debhelper lintian rpm
 )
 if [ "${FSMON_DEPS_EXTRA:-}" ]; then
         read -r -a extra <<<"$FSMON_DEPS_EXTRA"

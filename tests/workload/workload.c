@@ -24,8 +24,9 @@
  * at the very end, to a file outside WORKDIR.
  *
  * Processes: main; a fork child; a vfork child; a clone child without
- * CLONE_FILES; a clone child with CLONE_FILES; a fork child that execs
- * WORKDIR/helper-prog ("--helper FD COUNT": reads COUNT bytes from FD).
+ * CLONE_FILES; a clone child with CLONE_FILES; a clone(CLONE_VFORK) child
+ * that execs WORKDIR/helper-prog ("--helper FD COUNT": reads COUNT bytes
+ * from FD); a clone3(CLONE_VFORK) child; a fork child that execs the helper.
  * Two threads share main's table.
  */
 #ifndef _GNU_SOURCE
@@ -37,6 +38,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -227,10 +229,15 @@ static int64_t kernel_size(int fd) {
 
 static void check_pos(int fd) {
         Desc *d = table[fd].desc;
-        int64_t k = kernel_pos(fd);
+        int64_t k;
 
         if (!d)
                 die("fd %d not in model", fd);
+        /* FIONREAD reports an int: positions far past the end do not fit;
+         * there the lseek return value is the kernel's word. */
+        if (d->pos != OFF_NULL && d->pos > INT32_MAX)
+                return;
+        k = kernel_pos(fd);
         if (d->pos != OFF_NULL && d->pos != k)
                 die("%s (fd %d): model position %" PRId64 ", kernel %" PRId64,
                     d->path, fd, d->pos, k);
@@ -389,11 +396,34 @@ static void expect_exit(bool last_user) {
                 }
 }
 
-static void write_file(const char *rel, const char *content) {
-        int fd = track_open(syscall(SYS_openat, AT_FDCWD, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644),
-                            "openat", wpath(rel), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, true);
+/* getdents64: the first call on a description lists the directory. */
+static long w_getdents(int fd) {
+        static char buf[32768];
+        Desc *d = table[fd].desc;
+        long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
+
+        if (r < 0)
+                die("getdents64(%d): %m", fd);
+        if (!d->dir)
+                die("getdents64 on a file");
+        if (!d->listed) {
+                d->listed = true;
+                expect_open("opendir", fd);
+        }
+        return r;
+}
+
+/* Creates name (relative to the working directory) whose normalised
+ * absolute name is path. */
+static void write_file_at(const char *name, const char *path, const char *content) {
+        int fd = track_open(syscall(SYS_openat, AT_FDCWD, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644),
+                            "openat", path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, true);
         w_write(fd, content, strlen(content));
         w_close(fd);
+}
+
+static void write_file(const char *rel, const char *content) {
+        write_file_at(rel, wpath(rel), content);
 }
 
 static void wait_child(pid_t pid) {
@@ -443,6 +473,70 @@ static void run_thread(void *(*fn)(void *)) {
                 die("thread");
 }
 
+
+/* In a child about to exec the helper (argv "--helper FD COUNT"): the exec,
+ * its closing of close-on-exec fds, the helper's read of count bytes from fd
+ * at the shared position, its exit. */
+static void expect_exec_helper(const char *helper, int fd, int count) {
+        out_fmt("{\"op\":\"exec\",\"pid\":%d,\"path\":", (int) getpid());
+        out_json_string(helper);
+        out_raw("}\n", 2);
+        for (int i = 0; i < MAX_FD; i++)
+                if (table[i].desc && table[i].cloexec)
+                        track_close(i);
+        out_fmt("{\"op\":\"read\",\"pid\":%d,\"path\":", (int) getpid());
+        out_path(table[fd].desc);
+        out_fmt(",\"fd\":%d,\"offset\":%" PRId64 ",\"bytes\":%d}\n", fd, table[fd].desc->pos, count);
+        expect_exit(true);
+}
+
+/* clone3 with CLONE_VFORK and no CLONE_VM: the parent waits until the child
+ * execs or exits, the child runs on a copy of the parent's memory. */
+static pid_t clone3_vfork(void) {
+        struct clone_args ca = { .flags = CLONE_VFORK, .exit_signal = SIGCHLD };
+        long pid = syscall(SYS_clone3, &ca, sizeof ca);
+
+        if (pid < 0)
+                die("clone3: %m");
+        return (pid_t) pid;
+}
+
+static void write_expected(const char *name) {
+        long fd = syscall(SYS_open, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        if (fd < 0)
+                die("%s: %m", name);
+        if (write(fd, shared->out, shared->out_len) != (ssize_t) shared->out_len || close(fd) < 0)
+                die("%s: %m", name);
+}
+
+/* --clone3-exit-first: a clone3 child that exits before its parent's clone3
+ * call returns, so the child's whole life is logged before the clone3 event.
+ * A fixture of its own, so the main ones stay green while a decoder misses
+ * this. */
+static void run_clone3_exit_first(const char *expected) {
+        pid_t main_pid = getpid(), pid;
+        int f;
+
+        f = track_open(syscall(SYS_openat, AT_FDCWD, "c3.txt", O_RDWR | O_CREAT | O_EXCL, 0644), "openat",
+                       wpath("c3.txt"), O_RDWR | O_CREAT | O_EXCL, true);
+        w_write(f, "0123456789abcdefghij", 20);
+        w_lseek(f, 0, SEEK_SET);
+        pid = clone3_vfork();
+        if (pid == 0) {
+                w_read(f, 3);
+                w_lseek(f, 2, SEEK_CUR);
+                expect_exit(true);
+                syscall(SYS_exit_group, 0);
+        }
+        expect_fork(main_pid, pid);
+        wait_child(pid);
+        w_read(f, 4);                   /* at 5, where the child left it */
+        expect_exit(true);
+        write_expected(expected);
+        syscall(SYS_exit_group, 0);
+}
+
 /* ---- main ---- */
 
 static int helper_main(int argc, char **argv) {
@@ -463,13 +557,12 @@ int main(int argc, char **argv) {
         char helper[PATH_MAX];
         pid_t pid, main_pid;
         struct open_how how;
-        long r;
         DIR *dir;
 
         if (argc >= 2 && strcmp(argv[1], "--helper") == 0)
                 return helper_main(argc, argv);
-        if (argc != 3)
-                die("usage: workload WORKDIR EXPECTED");
+        if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--clone3-exit-first") == 0))
+                die("usage: workload WORKDIR EXPECTED [--clone3-exit-first]");
         if (!realpath(argv[1], workdir) || strcmp(workdir, argv[1]) != 0)
                 die("WORKDIR must be an absolute path without symlinks");
         if (strncmp(argv[2], workdir, strlen(workdir)) == 0)
@@ -484,6 +577,8 @@ int main(int argc, char **argv) {
         if (shared == MAP_FAILED)
                 die("mmap: %m");
         main_pid = getpid();
+        if (argc == 4)
+                run_clone3_exit_first(argv[2]);
 
         /* open (the syscall) with an absolute name, creating the file. */
         a = track_open(syscall(SYS_open, wpath("alpha.txt"), O_RDWR | O_CREAT | O_EXCL, 0644),
@@ -512,6 +607,21 @@ int main(int argc, char **argv) {
         iov[1] = (struct iovec) { (void *) "ECTO", 4 };
         w_positional("pwritev", a, 100, syscall(SYS_pwritev, a, iov, 2, OFF_ARGS(100)));
         w_read(a, 9);                   /* at 31: pwritev did not move it */
+        if (syscall(SYS_lseek, a, -1000L, SEEK_SET) >= 0 || errno != EINVAL)
+                die("lseek to -1000 succeeded");
+#if defined(__x86_64__)
+        /* Offsets past 4 GiB (a3 and exit do not fit 32 bits). i386 passes
+         * the high half of pread64's offset in a4, which audit does not log,
+         * so this is for b64 only. */
+        w_lseek(a, 5368709120L, SEEK_SET);
+        w_read(a, 10);                  /* 0 bytes, far past the end */
+        w_positional("pread", a, 5368709136L, syscall(SYS_pread64, a, iobuf, 10, OFF_ARGS(5368709136L)));
+        w_lseek(a, 40, SEEK_SET);
+        w_read(a, 0);
+#else
+        w_lseek(a, 40, SEEK_SET);
+        w_read(a, 0);
+#endif
 
         /* Failed calls leave no record (and move nothing). */
         if (syscall(SYS_open, wpath("missing.txt"), O_RDONLY) >= 0 || errno != ENOENT)
@@ -542,6 +652,11 @@ int main(int argc, char **argv) {
         w_read(d, 10);
         if (syscall(SYS_write, d, "x", 1) >= 0 || errno != EBADF)      /* read-only */
                 die("write on O_RDONLY succeeded");
+        w_close(d);
+        /* An absolute name ignores the directory fd. */
+        d = track_open(syscall(SYS_openat, subfd, wpath("beta.dat"), O_RDONLY), "openat",
+                       wpath("beta.dat"), O_RDONLY, false);
+        w_read(d, 7);
         w_close(d);
 
         /* openat2, relative to the working directory and to a directory fd */
@@ -582,6 +697,34 @@ int main(int argc, char **argv) {
         w_lseek(x, 0, SEEK_END);
         w_close(x);
 
+        /* A working directory the kernel hex-encodes in the CWD record, and
+         * a newline in a name. */
+        if (mkdir("d\xc3\xafr x", 0755) < 0 || chdir("d\xc3\xafr x") < 0)
+                die("dir: %m");
+        write_file_at("f.txt", wpath("d\xc3\xafr x/f.txt"), "in a hex-encoded cwd");
+        write_file_at("new\nline.txt", wpath("d\xc3\xafr x/new\nline.txt"), "newline");
+        x = track_open(syscall(SYS_open, "./f.txt", O_RDONLY), "open", wpath("d\xc3\xafr x/f.txt"), O_RDONLY, false);
+        w_read(x, 100);
+        w_close(x);
+        if (chdir(workdir) < 0)
+                die("chdir: %m");
+
+        /* Directories: each open file description is listed once; a second
+         * getdents64 on it, and its dup'ed fds' calls, add nothing. */
+        {
+                int da, db;
+
+                da = track_open(syscall(SYS_open, wpath("sub"), O_RDONLY | O_DIRECTORY), "open",
+                                wpath("sub"), O_RDONLY | O_DIRECTORY, false);
+                db = track_open(syscall(SYS_openat, AT_FDCWD, "sub/", O_RDONLY | O_DIRECTORY), "openat",
+                                wpath("sub"), O_RDONLY | O_DIRECTORY, false);
+                w_getdents(da);
+                w_getdents(da);
+                w_getdents(db);
+                w_close(da);
+                w_close(db);
+        }
+
         /* O_APPEND: on a file it creates (end known, also through a dup), on
          * an existing file without O_TRUNC (end not known), with O_TRUNC. */
         ap1 = track_open(syscall(SYS_openat, AT_FDCWD, "append-new.log", O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0644),
@@ -602,6 +745,11 @@ int main(int argc, char **argv) {
         w_close(ap3);
         w_close(ap2);
         w_close(ap1d);
+        /* O_CREAT on a file that exists creates nothing: end not known. */
+        ap2 = track_open(syscall(SYS_openat, AT_FDCWD, "append-new.log", O_WRONLY | O_CREAT | O_APPEND, 0644),
+                         "openat", wpath("append-new.log"), O_WRONLY | O_CREAT | O_APPEND, false);
+        w_write(ap2, "5\n", 2);
+        w_close(ap2);
 
         /* dup, dup2 over an open fd, dup2 to a free number, dup3 O_CLOEXEC,
          * fcntl F_DUPFD and F_DUPFD_CLOEXEC: all share a's position. */
@@ -739,6 +887,65 @@ int main(int argc, char **argv) {
         w_write(h, "defg", 4);
         w_close(h);
 
+        /* clone(CLONE_VFORK) without CLONE_VM, as posix_spawn does it: the
+         * parent's clone returns only when the child has exec'd, so the
+         * child's file actions, its exec and the new program's first calls
+         * come before the parent's clone event. The child opens a file,
+         * moves it to fd 1 (never seen opened: its close has no path), closes
+         * an inherited fd, writes, reads, then execs the helper by a relative
+         * name; the helper reads 6 bytes from f. */
+        pid = syscall(SYS_clone, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+        if (pid < 0)
+                die("clone: %m");
+        if (pid == 0) {
+                char fdarg[16];
+                char *args[] = { (char *) "helper-prog", (char *) "--helper", fdarg, (char *) "6", NULL };
+                char *noenv[] = { NULL };
+                int n;
+
+                n = track_open(syscall(SYS_openat, AT_FDCWD, "spawn-out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644),
+                               "openat", wpath("spawn-out.txt"), O_WRONLY | O_CREAT | O_TRUNC, true);
+                if (table[1].desc)
+                        die("fd 1 tracked");
+                track_dup(n, syscall(SYS_dup2, n, 1), false);
+                w_close(n);
+                w_close(g);
+                w_write(1, "spawned\n", 8);
+                w_read(f, 4);
+                snprintf(fdarg, sizeof fdarg, "%d", f);
+                expect_exec_helper(helper, f, 6);
+                syscall(SYS_execve, "helper-prog", args, noenv);
+                _exit(6);
+        }
+        expect_fork(main_pid, pid);
+        wait_child(pid);
+        table[f].desc->pos += 6;        /* the helper's read */
+        check_pos(f);
+        w_read(f, 2);
+
+        /* clone3(CLONE_VFORK), as glibc's posix_spawn does it (with
+         * CLONE_VM): the flags are behind a pointer, so only the child
+         * showing up as a process tells that one was created. The child
+         * reads, seeks and execs the helper, which reads 2 bytes from f. */
+        pid = clone3_vfork();
+        if (pid == 0) {
+                char fdarg[16];
+                char *args[] = { helper, (char *) "--helper", fdarg, (char *) "2", NULL };
+                char *noenv[] = { NULL };
+
+                w_read(f, 3);
+                w_lseek(f, 2, SEEK_CUR);
+                snprintf(fdarg, sizeof fdarg, "%d", f);
+                expect_exec_helper(helper, f, 2);
+                syscall(SYS_execve, helper, args, noenv);
+                _exit(6);
+        }
+        expect_fork(main_pid, pid);
+        wait_child(pid);
+        table[f].desc->pos += 2;        /* the helper's read */
+        check_pos(f);
+        w_read(f, 1);
+
         /* Two threads, one table: one opens and writes, the other reads. */
         run_thread(thread_open);
         run_thread(thread_read);
@@ -853,11 +1060,7 @@ int main(int argc, char **argv) {
         /* Exit with a, b, ap1, f, g, eb still open: exit_group closes them. */
         expect_exit(true);
 
-        r = syscall(SYS_open, argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (r < 0)
-                die("%s: %m", argv[2]);
-        if (write(r, shared->out, shared->out_len) != (ssize_t) shared->out_len || close(r) < 0)
-                die("%s: %m", argv[2]);
+        write_expected(argv[2]);
         syscall(SYS_exit_group, 0);
         return 0;
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Builds the Debian package (dpkg-buildpackage -us -uc -b, with its unit
+# tests) and the RPM (rpmbuild -bb --nodeps), then checks:
+#   - lintian reports no errors,
+#   - the .deb depends on auditd, polkitd and dbus, its maintainer scripts
+#     create the group and the state directory and enable and start the
+#     service, everything under /etc is a conffile,
+#   - the .deb and the .rpm ship the same files (dpkg -c vs rpm -qlp) and the
+#     same config files, and carry meson's version.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (build dependencies, lintian)"; exit 77; }
+for t in dpkg-buildpackage lintian rpmbuild; do
+        command -v $t >/dev/null || { echo "SKIP: $t missing (tools/deps.sh installs it)"; exit 77; }
+done
+
+tmp=$(mktemp -d /var/tmp/fsmon-package-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+version=$(project_version)
+
+log "dpkg-buildpackage -us -uc -b"
+t0=$(date +%s)
+deb=$(DEB_BUILD_OPTIONS= build_deb "$tmp") || { echo "FAIL: dpkg-buildpackage"; exit 1; }
+log "built $(basename "$deb") in $(($(date +%s) - t0)) s"
+[ "$(basename "$deb")" = "fsmon_${version}_$(dpkg --print-architecture).deb" ] \
+        && ok "deb version is meson's ($version)" || fail "deb is $(basename "$deb"), meson says $version"
+
+out=$(lintian --fail-on error "$tmp"/fsmon_*.changes 2>&1)
+rc=$?
+echo "$out" | grep -v 'running with root privileges'
+[ $rc -eq 0 ] && ok "lintian: no errors" || fail "lintian: errors (rc=$rc)"
+
+depends=$(dpkg-deb -f "$deb" Depends)
+for d in auditd polkitd dbus; do
+        grep -Eq "(^|, )$d( |,|$)" <<<"$depends" && ok "Depends: $d" || fail "Depends lacks $d: $depends"
+done
+grep -q 'libc6' <<<"$depends" && ok "Depends: shlibs" || fail "Depends lacks the shlibs: $depends"
+
+dpkg-deb -e "$deb" "$tmp/control"
+grep -q 'systemd-sysusers.*fsmon.conf' "$tmp/control/postinst" && ok "postinst creates the group" || fail "postinst: no sysusers"
+grep -q 'systemd-tmpfiles.*--create fsmon.conf' "$tmp/control/postinst" && ok "postinst creates /var/lib/fsmon" || fail "postinst: no tmpfiles"
+grep -q "deb-systemd-helper enable 'fsmon.service'" "$tmp/control/postinst" && ok "postinst enables fsmon.service" || fail "postinst: no enable"
+grep -q "deb-systemd-invoke \$_dh_action 'fsmon.service'" "$tmp/control/postinst" && ok "postinst starts fsmon.service" || fail "postinst: no start"
+grep -q "deb-systemd-invoke stop 'fsmon.service'" "$tmp/control/prerm" && ok "prerm stops fsmon.service" || fail "prerm: no stop"
+grep -q '70-fsmon.rules' "$tmp/control/postrm" && grep -q 'augenrules --load' "$tmp/control/postrm" \
+        && ok "postrm removes and reloads the rules" || fail "postrm: rules not removed/reloaded"
+grep -q 'rm -rf "$DPKG_ROOT/var/lib/fsmon"' "$tmp/control/postrm" && ok "postrm purges /var/lib/fsmon" || fail "postrm: no purge"
+
+# Files: regular files and symlinks, without the distribution's docs.
+dpkg-deb --fsys-tarfile "$deb" | tar -tvf - | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./|/|' |
+        grep -v '^/usr/share/doc/' | sort >"$tmp/deb.files"
+deb_etc=$(grep '^/etc/' "$tmp/deb.files")
+deb_conf=$(sort "$tmp/control/conffiles" 2>/dev/null)
+[ "$deb_etc" = "$deb_conf" ] && ok "deb: every file under /etc is a conffile" \
+        || fail "deb: /etc files [$deb_etc] vs conffiles [$deb_conf]"
+
+log "rpmbuild -bb --nodeps"
+t0=$(date +%s)
+mkdir -p "$tmp/rpm/SOURCES" "$tmp/srcs"
+copy_source "$tmp/srcs/fsmon-$version"
+tar -C "$tmp/srcs" -czf "$tmp/rpm/SOURCES/fsmon-$version.tar.gz" "fsmon-$version"
+if rpmbuild -bb --nodeps --load "$here/rpm-macros" --define "_topdir $tmp/rpm" \
+        "$FSMON_SRC/rpm/fsmon.spec" >"$tmp/rpmbuild.log" 2>&1; then
+        rpm=$(ls "$tmp"/rpm/RPMS/*/fsmon-"$version"-*.rpm)
+        log "built $(basename "$rpm") in $(($(date +%s) - t0)) s"
+        ok "rpmbuild: $(basename "$rpm")"
+        rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" 2>/dev/null |
+                awk '$1 !~ /^d/ { print $2 }' | grep -v '^/usr/lib/.build-id' | sort >"$tmp/rpm.files"
+        [ -s "$tmp/rpm.files" ] || fail "rpm -qp lists no files"
+        if diff -u "$tmp/deb.files" "$tmp/rpm.files"; then
+                ok "deb and rpm ship the same $(wc -l <"$tmp/deb.files") files"
+        else
+                fail "deb (-) and rpm (+) file lists differ"
+        fi
+        rpm_conf=$(rpm -qcp "$rpm" 2>/dev/null | sort)
+        [ "$rpm_conf" = "$deb_conf" ] && ok "same config files (${rpm_conf:-none yet})" \
+                || fail "rpm %config [$rpm_conf] vs deb conffiles [$deb_conf]"
+        scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
+        grep -q 'systemctl --no-reload preset fsmon.service' <<<"$scripts" && ok "rpm %post: systemd_post" || fail "rpm: no %systemd_post"
+        grep -q 'systemctl try-restart fsmon.service' <<<"$scripts" && ok "rpm %postun: with restart" || fail "rpm: no %systemd_postun_with_restart"
+        for r in audit dbus polkit; do
+                rpm -qp --requires "$rpm" 2>/dev/null | grep -qx "$r" || fail "rpm does not require $r"
+        done
+else
+        tail -n 40 "$tmp/rpmbuild.log"
+        fail "rpmbuild -bb"
+fi
+
+[ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all checks passed"
