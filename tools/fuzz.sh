@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}; shift || true
 CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dc_args=-fsanitize=fuzzer-no-link \
         -Dbuildtype=debugoptimized >/dev/null 2>&1 || meson setup --reconfigure build-fuzz >/dev/null
 ninja -C build-fuzz >/dev/null
 targets=("$@")
