@@ -211,6 +211,9 @@ static int method_upload(sd_bus_message *message, void *userdata, sd_bus_error *
                 return -ENOMEM;
         }
         memcpy(c->password, password, len + 1);
+        /* The message stays referenced while polkit decides: erase its copy
+         * now (received messages live in writable heap memory). */
+        sodium_memzero((char *) password, len);
 
         r = bus_polkit_check_async(m->polkit, message, "org.fsmon1.upload", upload_allowed, c, upload_call_free);
         if (r < 0) {
