@@ -227,21 +227,21 @@ static int method_upload(sd_bus_message *message, void *userdata, sd_bus_error *
 
 void bus_manager_reply_upload(sd_bus_message *request, UploadResult result,
                               uint32_t segments, uint64_t bytes, const char *message) {
-        static const char *const names[_UPLOAD_RESULT_MAX] = {
-                [UPLOAD_WRONG_PASSWORD]    = FSMON_ERROR_WRONG_PASSWORD,
-                [UPLOAD_HOST_KEY_MISMATCH] = FSMON_ERROR_HOST_KEY_MISMATCH,
-                [UPLOAD_NOT_CONFIGURED]    = FSMON_ERROR_NOT_CONFIGURED,
-                [UPLOAD_CONNECTION_FAILED] = FSMON_ERROR_CONNECTION_FAILED,
-                [UPLOAD_FAILED]            = FSMON_ERROR_UPLOAD_FAILED,
+        static const char *const names[_MANAGER_UPLOAD_RESULT_MAX] = {
+                [MANAGER_UPLOAD_WRONG_PASSWORD]    = FSMON_ERROR_WRONG_PASSWORD,
+                [MANAGER_UPLOAD_HOST_KEY_MISMATCH] = FSMON_ERROR_HOST_KEY_MISMATCH,
+                [MANAGER_UPLOAD_NOT_CONFIGURED]    = FSMON_ERROR_NOT_CONFIGURED,
+                [MANAGER_UPLOAD_CONNECTION_FAILED] = FSMON_ERROR_CONNECTION_FAILED,
+                [MANAGER_UPLOAD_FAILED]            = FSMON_ERROR_UPLOAD_FAILED,
         };
 
-        if (result == UPLOAD_SUCCESS) {
+        if (result == MANAGER_UPLOAD_SUCCESS) {
                 (void) sd_bus_reply_method_return(request, "ut", segments, bytes);
                 return;
         }
         (void) sd_bus_reply_method_errorf(request,
-                                          result > 0 && result < _UPLOAD_RESULT_MAX ? names[result] : FSMON_ERROR_UPLOAD_FAILED,
-                                          "%s", message ?: upload_result_to_string(result) ?: "Upload failed.");
+                                          result > 0 && result < _MANAGER_UPLOAD_RESULT_MAX ? names[result] : FSMON_ERROR_UPLOAD_FAILED,
+                                          "%s", message ?: manager_upload_result_to_string(result) ?: "Upload failed.");
 }
 
 static const sd_bus_vtable manager_vtable[] = {

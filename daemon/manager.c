@@ -35,17 +35,17 @@ const char *manager_state_to_string(ManagerState s) {
         return manager_state_table[s];
 }
 
-static const char *const upload_result_table[_UPLOAD_RESULT_MAX] = {
-        [UPLOAD_SUCCESS]           = "success",
-        [UPLOAD_WRONG_PASSWORD]    = "wrong-password",
-        [UPLOAD_HOST_KEY_MISMATCH] = "host-key-mismatch",
-        [UPLOAD_NOT_CONFIGURED]    = "not-configured",
-        [UPLOAD_CONNECTION_FAILED] = "connection-failed",
-        [UPLOAD_FAILED]            = "failed",
+static const char *const upload_result_table[_MANAGER_UPLOAD_RESULT_MAX] = {
+        [MANAGER_UPLOAD_SUCCESS]           = "success",
+        [MANAGER_UPLOAD_WRONG_PASSWORD]    = "wrong-password",
+        [MANAGER_UPLOAD_HOST_KEY_MISMATCH] = "host-key-mismatch",
+        [MANAGER_UPLOAD_NOT_CONFIGURED]    = "not-configured",
+        [MANAGER_UPLOAD_CONNECTION_FAILED] = "connection-failed",
+        [MANAGER_UPLOAD_FAILED]            = "failed",
 };
 
-const char *upload_result_to_string(UploadResult r) {
-        if (r < 0 || r >= _UPLOAD_RESULT_MAX)
+const char *manager_upload_result_to_string(UploadResult r) {
+        if (r < 0 || r >= _MANAGER_UPLOAD_RESULT_MAX)
                 return NULL;
         return upload_result_table[r];
 }
@@ -343,19 +343,19 @@ void manager_upload_progress(Manager *m, uint64_t sent, uint64_t total) {
 }
 
 void manager_upload_finished(Manager *m, UploadResult result, uint32_t segments, uint64_t bytes, const char *message) {
-        const char *s = upload_result_to_string(result) ?: "failed";
+        const char *s = manager_upload_result_to_string(result) ?: "failed";
         char *copy;
 
         if (!m->upload_running)
                 return;
         m->upload_running = false;
 
-        if (result == UPLOAD_SUCCESS)
+        if (result == MANAGER_UPLOAD_SUCCESS)
                 log_info("Upload finished: %" PRIu32 " segments, %" PRIu64 " bytes.", segments, bytes);
         else
                 log_warning("Upload failed: %s%s%s.", s, message ? ": " : "", message ?: "");
 
-        if (result == UPLOAD_WRONG_PASSWORD) {
+        if (result == MANAGER_UPLOAD_WRONG_PASSWORD) {
                 unsigned *failures = manager_wrong_password_slot(m, m->upload_uid, true);
                 (*failures)++;
         }
@@ -368,7 +368,7 @@ void manager_upload_finished(Manager *m, UploadResult result, uint32_t segments,
         }
         manager_mark_dirty(m, MANAGER_PROPERTY_LAST_UPLOAD | MANAGER_PROPERTY_LAST_UPLOAD_RESULT, true);
 
-        bus_manager_emit_upload_finished(m, result == UPLOAD_SUCCESS, message ?: s);
+        bus_manager_emit_upload_finished(m, result == MANAGER_UPLOAD_SUCCESS, message ?: s);
         if (m->upload_request) {
                 bus_manager_reply_upload(m->upload_request, result, segments, bytes, message);
                 m->upload_request = sd_bus_message_unref(m->upload_request);

@@ -27,14 +27,14 @@ typedef enum ManagerState {
 /* How an upload ended: the uploader reports one of these, the bus maps it to
  * the reply (org.fsmon1.Error.*) and LastUploadResult. */
 typedef enum UploadResult {
-        UPLOAD_SUCCESS,
-        UPLOAD_WRONG_PASSWORD,
-        UPLOAD_HOST_KEY_MISMATCH,
-        UPLOAD_NOT_CONFIGURED,
-        UPLOAD_CONNECTION_FAILED,
-        UPLOAD_FAILED,
-        _UPLOAD_RESULT_MAX,
-        _UPLOAD_RESULT_INVALID = -EINVAL,
+        MANAGER_UPLOAD_SUCCESS,
+        MANAGER_UPLOAD_WRONG_PASSWORD,
+        MANAGER_UPLOAD_HOST_KEY_MISMATCH,
+        MANAGER_UPLOAD_NOT_CONFIGURED,
+        MANAGER_UPLOAD_CONNECTION_FAILED,
+        MANAGER_UPLOAD_FAILED,
+        _MANAGER_UPLOAD_RESULT_MAX,
+        _MANAGER_UPLOAD_RESULT_INVALID = -EINVAL,
 } UploadResult;
 
 typedef struct Manager Manager;
@@ -145,7 +145,7 @@ void manager_upload_finished(Manager *m, UploadResult result, uint32_t segments,
 bool manager_upload_rate_limited(Manager *m, uid_t uid);
 
 const char *manager_state_to_string(ManagerState s) _pure_;
-const char *upload_result_to_string(UploadResult r) _pure_;
+const char *manager_upload_result_to_string(UploadResult r) _pure_;
 
 /* Internal to manager.c and bus-manager.c: marks properties changed. */
 void manager_mark_dirty(Manager *m, uint64_t mask, bool urgent);
