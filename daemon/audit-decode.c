@@ -18,15 +18,24 @@ struct AuditDecoder {
         char *partial;
         size_t n_partial;
         bool discarding;        /* inside an overlong line: drop until '\n' */
+
+        AuditLineFilter filter;
+        void *filter_userdata;
 };
+
+void audit_decoder_set_filter(AuditDecoder *d, AuditLineFilter filter, void *userdata) {
+        d->filter = filter;
+        d->filter_userdata = userdata;
+}
 
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
 }
 
-bool audit_line_is_valid(const char *s, size_t n) {
+static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret_msec, uint64_t *ret_serial) {
         static const char msg[] = " msg=audit(";
         const char *end = s + n, *p = s;
+        uint64_t sec, msec, serial;
         unsigned bad = 0;
 
         /* Control bytes (other than ENRICHED's 0x1d separator and tabs) mean
@@ -55,24 +64,38 @@ bool audit_line_is_valid(const char *s, size_t n) {
                 return false;
         p += sizeof(msg) - 1;
 
-#define DIGITS(max)                                             \
+#define NUMBER(max, v)                                          \
         do {                                                    \
                 const char *_b = p;                             \
+                (v) = 0;                                        \
                 while (p < end && is_digit(*p))                 \
-                        p++;                                    \
+                        (v) = (v) * 10 + (uint64_t) (*p++ - '0'); \
                 if (p == _b || p - _b > (max))                  \
                         return false;                           \
         } while (0)
 
-        DIGITS(20);
+        /* 19 digits cannot overflow 64 bits. */
+        NUMBER(19, sec);
         if (p >= end || *p++ != '.')
                 return false;
-        DIGITS(3);
+        NUMBER(3, msec);
         if (p >= end || *p++ != ':')
                 return false;
-        DIGITS(20);
-#undef DIGITS
-        return end - p >= 2 && p[0] == ')' && p[1] == ':';
+        NUMBER(19, serial);
+#undef NUMBER
+        if (!(end - p >= 2 && p[0] == ')' && p[1] == ':'))
+                return false;
+        *ret_sec = sec;
+        *ret_msec = (unsigned) msec;
+        *ret_serial = serial;
+        return true;
+}
+
+bool audit_line_is_valid(const char *s, size_t n) {
+        uint64_t sec, serial;
+        unsigned msec;
+
+        return line_check(s, n, &sec, &msec, &serial);
 }
 
 /* Numbers: audit prints pids and ids in decimal, arch and a0..a3 in hex,
@@ -326,10 +349,19 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
         while (p < end) {
                 const char *nl = memchr(p, '\n', end - p);
                 size_t n = nl - p;
+                uint64_t sec, serial;
+                unsigned msec;
+                bool skip = false;
 
                 d->stats.lines++;
-                if (n > AUDIT_LINE_MAX || !audit_line_is_valid(p, n)) {
+                if (n > AUDIT_LINE_MAX || !line_check(p, n, &sec, &msec, &serial)) {
                         d->stats.malformed_lines++;
+                        skip = true;
+                } else if (d->filter && !d->filter(sec, msec, serial, d->filter_userdata)) {
+                        d->stats.filtered_lines++;
+                        skip = true;
+                }
+                if (skip) {
                         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                                 return -EIO;
                         run = nl + 1;

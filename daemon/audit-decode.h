@@ -24,7 +24,13 @@ typedef struct AuditDecoderStats {
         uint64_t malformed_lines;
         uint64_t events;
         uint64_t malformed_events;
+        uint64_t filtered_lines;        /* passed over by the line filter */
 } AuditDecoderStats;
+
+/* Decides per line, from its time stamp and serial, whether it is decoded
+ * (the records of one event share them): the daemon skips what it has
+ * processed already when it reads auditd's logs again. */
+typedef bool (*AuditLineFilter)(uint64_t sec, unsigned msec, uint64_t serial, void *userdata);
 
 /* Longest line accepted; the kernel's records are far shorter (8970 bytes at
  * most, plus ENRICHED interpretations). */
@@ -42,6 +48,8 @@ int audit_decoder_flush(AuditDecoder *d);
 void audit_decoder_age(AuditDecoder *d);
 
 const AuditDecoderStats *audit_decoder_get_stats(const AuditDecoder *d);
+
+void audit_decoder_set_filter(AuditDecoder *d, AuditLineFilter filter, void *userdata);
 
 /* Exposed for tests: whether one line (without its '\n') looks like an audit
  * record: "[node=N ]type=T msg=audit(S.M:N): ..." without control bytes. */

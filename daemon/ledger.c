@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "action-json.h"
 #include "ledger.h"
+#include "path-util.h"
 
 struct Ledger {
         AuditDecoder *decoder;
@@ -14,9 +16,27 @@ struct Ledger {
         CharBuffer record;
         int error;              /* first error of the sink or encoder */
 
-        uint64_t last_sec, last_serial;
-        unsigned last_msec;
+        LedgerEventHook event_hook;
+        char *audit_key;
 };
+
+/* Audit writes the key quoted, or hex-encoded with several keys separated
+ * by 0x01 when a rule has more than one. */
+static bool event_has_key(const AuditEvent *ev, const char *want) {
+        char buf[512];
+        size_t n, w = strlen(want);
+
+        if (!ev->key || audit_value_decode(ev->key, buf, sizeof(buf), &n) < 0)
+                return false;
+        for (size_t i = 0; i < n; ) {
+                const char *e = memchr(buf + i, 0x01, n - i);
+                size_t l = (e ? (size_t) (e - buf) : n) - i;
+                if (l == w && memcmp(buf + i, want, w) == 0)
+                        return true;
+                i += l + 1;
+        }
+        return false;
+}
 
 static void on_action(const Action *a, void *userdata) {
         Ledger *l = userdata;
@@ -35,9 +55,10 @@ static void on_action(const Action *a, void *userdata) {
 static void on_event(const AuditEvent *ev, void *userdata) {
         Ledger *l = userdata;
 
-        l->last_sec = ev->sec;
-        l->last_msec = ev->msec;
-        l->last_serial = ev->serial;
+        if (l->audit_key && ev->has_syscall && !event_has_key(ev, l->audit_key))
+                return;
+        if (l->event_hook)
+                l->event_hook(ev, l->userdata);
         tracker_handle_event(l->tracker, ev);
 }
 
@@ -51,6 +72,9 @@ int ledger_new(const LedgerOptions *o, LedgerSink sink, void *userdata, Ledger *
         l->sink = sink;
         l->userdata = userdata;
         l->pseudonymizer = o->pseudonymizer;
+        l->event_hook = o->event_hook;
+        if (o->audit_key && !(l->audit_key = strdup(o->audit_key)))
+                return -ENOMEM;
 
         r = tracker_new(&o->tracker, on_action, l, &l->tracker);
         if (r < 0)
@@ -69,6 +93,7 @@ Ledger *ledger_free(Ledger *l) {
         audit_decoder_free(l->decoder);
         tracker_free(l->tracker);
         char_buffer_done(&l->record);
+        free(l->audit_key);
         free(l);
         return NULL;
 }
@@ -114,12 +139,11 @@ Tracker *ledger_get_tracker(Ledger *l) {
         return l->tracker;
 }
 
+AuditDecoder *ledger_get_decoder(Ledger *l) {
+        return l->decoder;
+}
+
 const AuditDecoderStats *ledger_get_decoder_stats(const Ledger *l) {
         return audit_decoder_get_stats(l->decoder);
 }
 
-void ledger_get_last_event(const Ledger *l, uint64_t *sec, unsigned *msec, uint64_t *serial) {
-        *sec = l->last_sec;
-        *msec = l->last_msec;
-        *serial = l->last_serial;
-}

@@ -21,9 +21,15 @@ typedef struct Ledger Ledger;
  * negative return stops the ledger: ledger_feed() returns it. */
 typedef int (*LedgerSink)(const char *record, size_t len, const Action *a, void *userdata);
 
+/* Sees each complete event (that passed the key filter) before the tracker;
+ * gets the sink's userdata. */
+typedef void (*LedgerEventHook)(const AuditEvent *ev, void *userdata);
+
 typedef struct LedgerOptions {
         TrackerOptions tracker;
         Pseudonymizer *pseudonymizer;   /* borrowed; NULL: plain paths */
+        const char *audit_key;          /* only syscall events with this audit key; NULL: all */
+        LedgerEventHook event_hook;     /* NULL: none */
 } LedgerOptions;
 
 int ledger_new(const LedgerOptions *o, LedgerSink sink, void *userdata, Ledger **ret);
@@ -39,7 +45,7 @@ int ledger_gap(Ledger *l, uint64_t sec, unsigned msec, uint64_t serial,
                uint64_t lost, bool lost_known, const char *reason);
 
 Tracker *ledger_get_tracker(Ledger *l);
+AuditDecoder *ledger_get_decoder(Ledger *l);
 const AuditDecoderStats *ledger_get_decoder_stats(const Ledger *l);
 
-/* The last event handed to the tracker (0 serial: none yet). */
-void ledger_get_last_event(const Ledger *l, uint64_t *sec, unsigned *msec, uint64_t *serial);
+
