@@ -181,7 +181,7 @@ EOF
                 exit 1
         fi
         if [ -n "$option" ] && ! child_exit_first "$logdir/audit.log" "$pid"; then
-                echo "   the clone3 event is not after the child's exit in (time, serial) order; again"
+                echo "   a clone event is not after its child's exit in (time, serial) order; again"
                 rm -rf "$conf" "$logdir"
                 return 1
         fi
@@ -191,26 +191,26 @@ EOF
              "$(wc -l <"$out/$name.expected.jsonl") expected actions"
 }
 
-# For --clone3-exit-first: does the log order (audit time, then serial) put
-# the clone3 child's exit_group before its parent's clone3 event? The kernel
-# stamps an event's time at syscall entry, so that takes a child that lives
-# and dies within the parent's clone3 tick; not every run does.
+# For --child-first: does the log order (audit time, then serial) put each
+# child's exit_group before its parent's clone/clone3 event? The kernel stamps
+# an event's time at syscall entry, so that takes children that live and die
+# within the parent's clone tick; not every run does.
 child_exit_first() {
         python3 - "$1" "$2" <<'PY'
 import re, sys
 log, parent = sys.argv[1], sys.argv[2]
-clone3 = exit_ = None
+clones, exits = {}, {}
 for line in open(log, encoding="latin-1"):
     m = re.match(r"type=SYSCALL msg=audit\((\d+)\.(\d+):(\d+)\): ", line)
     if not m:
         continue
     stamp = (int(m[1]), int(m[2]), int(m[3]))
     f = dict(re.findall(r" (syscall|exit|pid)=(-?\d+)", line))
-    if f.get("syscall") == "435" and f.get("pid") == parent:
-        clone3 = (stamp, f.get("exit"))
-    elif f.get("syscall") == "231" and clone3 is None:
-        exit_ = (stamp, f.get("pid"))
-ok = clone3 and exit_ and exit_[1] == clone3[1] and exit_[0] < clone3[0]
+    if f.get("syscall") in ("56", "435") and f.get("pid") == parent:
+        clones[f.get("exit")] = stamp
+    elif f.get("syscall") == "231":
+        exits[f.get("pid")] = stamp
+ok = len(clones) == 2 and all(c in exits and exits[c] < s for c, s in clones.items())
 sys.exit(0 if ok else 1)
 PY
 }
@@ -220,8 +220,8 @@ record workload-raw 64 RAW
 record workload-enriched 64 ENRICHED
 record workload32-raw 32 RAW
 for try in $(seq 30); do
-        record workload-clone3-exit-raw 64 RAW --clone3-exit-first && break
-        [ "$try" = 30 ] && { echo "record-fixtures.sh: no clone3 run with the child first" >&2; exit 1; }
+        record workload-child-first-raw 64 RAW --child-first && break
+        [ "$try" = 30 ] && { echo "record-fixtures.sh: no run with the children first" >&2; exit 1; }
 done
 
 lost_after=$(status_field lost)
@@ -241,8 +241,9 @@ tests/record-fixtures.sh (do not edit by hand; run it again as root).
                     workload itself (checked against the kernel's file
                     positions as it ran), per the tracker semantics
   workload-raw, workload-enriched: x86_64 workload; workload32-raw: i386 (-m32);
-  workload-clone3-exit-raw: x86_64, only a clone3(CLONE_VFORK) child that exits
-  before its parent's clone3 event (workload --clone3-exit-first)
+  workload-child-first-raw: x86_64, only children (clone3, clone with
+  CLONE_FILES) whose whole lives are logged before their parent's clone
+  event (workload --child-first)
 
 Working directory of the workload: $workdir
 Compared by tests/compare-actions.py (see README.md, "Test fixtures").
