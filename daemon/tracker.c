@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,19 @@ typedef struct Process {
         struct Process *lru_prev, *lru_next;
 } Process;
 
+/* A child that ran its whole life before its parent's fork call was logged:
+ * whether its table was shared (CLONE_FILES) is only known then, so its
+ * table and the closes its exit implies wait here for the fork event. */
+typedef struct ExitedChild {
+        uint32_t pid, ppid, auid, uid;
+        FdTable *table;
+        uint64_t sec, serial;
+        unsigned msec;
+        char comm[64];
+} ExitedChild;
+
+#define EXITED_CHILDREN 64
+
 typedef struct PendingClone {
         uint32_t parent, child;
         uint64_t sec, serial;
@@ -92,6 +106,9 @@ struct Tracker {
 
         PendingClone pending[PENDING_CLONES];
         unsigned pending_next;
+
+        ExitedChild exited[EXITED_CHILDREN];
+        unsigned exited_next;
 
         /* Per-event scratch. */
         const AuditEvent *ev;
@@ -434,6 +451,72 @@ static void emit_close(Tracker *t, int fd, const OpenFile *f) {
         emit_file(t, ACTION_CLOSE, fd, f, OFFSET_UNKNOWN, 0);
 }
 
+static void fd_install(Tracker *t, FdTable *ft, int fd, OpenFile *f, bool cloexec);
+
+/* The closes that a process's exit implies, for each descriptor with a
+ * known path; a is the exit's context. */
+static void emit_exit_closes(Tracker *t, const Action *ctx, const FdTable *ft) {
+        for (int fd = 0; fd < ft->n_fds; fd++) {
+                const OpenFile *f = ft->fds[fd].file;
+                Action a = *ctx;
+
+                if (!f || !f->path || !file_recordable(f) || (f->is_dir && !f->listed))
+                        continue;
+                a.op = ACTION_CLOSE;
+                a.fd = fd;
+                a.path = f->path;
+                a.path_len = f->path_len;
+                a.offset = OFFSET_UNKNOWN;
+                a.bytes = 0;
+                action_emit(t, &a);
+        }
+}
+
+static void exited_child_flush(Tracker *t, ExitedChild *x, bool emit) {
+        if (!x->table)
+                return;
+        if (emit) {
+                Action a = {
+                        .op = ACTION_CLOSE, .sec = x->sec, .msec = x->msec, .serial = x->serial,
+                        .pid = x->pid, .fd = -1, .offset = OFFSET_UNKNOWN, .flags = -1,
+                        .old_fd = -1, .new_fd = -1,
+                };
+                if (t->with_ids) {
+                        a.has_ids = true;
+                        a.ppid = x->ppid;
+                        a.auid = x->auid;
+                        a.uid = x->uid;
+                        a.comm = x->comm[0] ? x->comm : NULL;
+                }
+                emit_exit_closes(t, &a, x->table);
+        }
+        fd_table_unref(t, x->table);
+        *x = (ExitedChild) {};
+}
+
+static ExitedChild *exited_child_find(Tracker *t, uint32_t pid, uint32_t ppid) {
+        for (unsigned i = 0; i < EXITED_CHILDREN; i++)
+                if (t->exited[i].table && t->exited[i].pid == pid && t->exited[i].ppid == ppid)
+                        return &t->exited[i];
+        return NULL;
+}
+
+/* Adds what a child did to a table it shared with its parent, but which the
+ * tracker had to copy because the child's calls were logged first. */
+static void fd_table_merge(Tracker *t, FdTable *into, const FdTable *from) {
+        for (int fd = 0; fd < from->n_fds; fd++) {
+                OpenFile *f = from->fds[fd].file;
+                FdEntry *e;
+
+                if (!f)
+                        continue;
+                e = fd_table_get(into, fd);
+                if (e && e->file == f)
+                        continue;
+                fd_install(t, into, fd, open_file_ref(f), from->fds[fd].cloexec);
+        }
+}
+
 /* Drops descriptor fd from a table, recording the close when asked to. */
 static void fd_close(Tracker *t, FdTable *ft, int fd, bool record) {
         FdEntry *e = fd_table_get(ft, fd);
@@ -510,17 +593,27 @@ static Process *process_get(Tracker *t, const AuditEvent *ev) {
 }
 
 static void handle_fork(Tracker *t, Process *parent, uint32_t child, bool share_table) {
+        ExitedChild *x;
         Process *c;
         Action a;
 
         if (child == parent->pid)
                 return;         /* not a new process: damaged input */
         c = process_find(t, child);
+        x = c ? NULL : exited_child_find(t, child, parent->pid);
 
-        if (c && c->lazy && c->ppid == parent->pid) {
+        if (x) {
+                /* The child has come and gone already: its table was the
+                 * parent's (merge what it did) or its own (its exit closed
+                 * what it held). */
+                if (share_table)
+                        fd_table_merge(t, parent->table, x->table);
+                exited_child_flush(t, x, !share_table);
+        } else if (c && c->lazy && c->ppid == parent->pid) {
                 /* Already made from the parent on its first own event. */
                 c->lazy = false;
                 if (share_table && c->table != parent->table) {
+                        fd_table_merge(t, parent->table, c->table);
                         fd_table_unref(t, c->table);
                         c->table = parent->table;
                         c->table->n_ref++;
@@ -551,7 +644,7 @@ static void handle_clone3(Tracker *t, Process *parent, uint32_t child) {
                 return;
         c = process_find(t, child);
 
-        if (c && c->ppid == parent->pid && c->lazy) {
+        if ((c && c->ppid == parent->pid && c->lazy) || (!c && exited_child_find(t, child, parent->pid))) {
                 handle_fork(t, parent, child, false);
                 return;
         }
@@ -888,12 +981,20 @@ static void handle_exit(Tracker *t, Process *p) {
         action_init(t, &a, ACTION_EXIT);
         action_emit(t, &a);
 
-        if (p->table->n_ref == 1)
-                for (int fd = 0; fd < p->table->n_fds; fd++) {
-                        FdEntry *e = fd_table_get(p->table, fd);
-                        if (e && e->file->path)
-                                emit_close(t, fd, e->file);
-                }
+        if (p->lazy) {
+                /* Its fork has not been logged yet: keep the table until then. */
+                ExitedChild *x = &t->exited[t->exited_next++ % EXITED_CHILDREN];
+
+                exited_child_flush(t, x, true);
+                *x = (ExitedChild) {
+                        .pid = p->pid, .ppid = p->ppid, .auid = a.auid, .uid = a.uid,
+                        .table = p->table, .sec = a.sec, .msec = a.msec, .serial = a.serial,
+                };
+                if (a.comm)
+                        snprintf(x->comm, sizeof(x->comm), "%s", a.comm);
+                p->table = fd_table_new();      /* process_remove() drops this one */
+        } else if (p->table->n_ref == 1)
+                emit_exit_closes(t, &a, p->table);
         process_remove(t, p);
 }
 
@@ -1023,6 +1124,8 @@ Tracker *tracker_free(Tracker *t) {
                 return NULL;
         while (t->lru_head)
                 process_remove(t, t->lru_head);
+        for (unsigned i = 0; i < EXITED_CHILDREN; i++)
+                exited_child_flush(t, &t->exited[i], false);
         free(t->buckets);
         strv_free(t->include);
         strv_free(t->exclude);
