@@ -10,6 +10,7 @@ CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_l
 ninja -C build-fuzz >/dev/null
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(ls fuzz/corpus))
+export LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 for t in "${targets[@]}"; do
         work=$(mktemp -d)
         echo "== fuzz-$t for ${secs}s"

@@ -58,6 +58,7 @@ run() {
 run build "plain" -Dwerror=true -Dbuildtype=debugoptimized
 if [ -z "${FSMON_SKIP_SANITIZERS:-}" ]; then
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        LSAN_OPTIONS=suppressions=$top/fuzz/lsan.supp \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         FSMON_SANITIZED=1 extra_test_args="--no-suite system" \
         run build-sanitize "asan+ubsan" -Dwerror=true -Dbuildtype=debug \
