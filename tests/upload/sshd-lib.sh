@@ -51,16 +51,17 @@ up_setup() {
         UP_REMOTE=$UP_DIR/remote
 }
 
-# $1: extra sshd_config lines (optional)
+# UP_USE_PAM, UP_PASSWORD_AUTH, UP_KBDINT_AUTH (yes/no) pick the
+# authentication methods; $1: extra sshd_config lines (optional).
 up_write_config() {
         cat >"$UP_DIR/sshd_config" <<EOF
 Port $UP_PORT
 ListenAddress 127.0.0.1
 HostKey $UP_DIR/hostkey
 PidFile $UP_DIR/sshd.pid
-UsePAM no
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
+UsePAM ${UP_USE_PAM:-no}
+PasswordAuthentication ${UP_PASSWORD_AUTH:-yes}
+KbdInteractiveAuthentication ${UP_KBDINT_AUTH:-no}
 PubkeyAuthentication yes
 AuthorizedKeysFile $UP_DIR/keys/%u
 StrictModes no
@@ -115,6 +116,8 @@ up_sshd_stop() {
 }
 
 up_cleanup() {
+        # Runs from traps of scripts with set -e: every step must run.
+        set +e
         up_sshd_stop
         if [ "${UP_USER_CREATED:-0}" = 1 ]; then
                 userdel "$UP_USER" 2>/dev/null || userdel -f "$UP_USER" 2>/dev/null
@@ -122,7 +125,7 @@ up_cleanup() {
         fi
         if [ -n "${UP_DIR:-}" ] && [ -d "$UP_DIR" ]; then
                 # A test's tmpfs left mounted by a failure: unmount, never delete through it.
-                findmnt -rn -o TARGET | grep "^$UP_DIR/" | sort -r | while read -r m; do umount "$m"; done
+                findmnt -rn -o TARGET | grep "^$UP_DIR/" | sort -r | while read -r m; do umount "$m"; done || true
                 rm -rf --one-file-system "$UP_DIR"
         fi
         if [ "${UP_CREATED_RUN_SSHD:-0}" = 1 ]; then

@@ -257,6 +257,37 @@ else
         fail "cancel"; cat "$t/out-cancel"
 fi
 
+# --- 9. keyboard-interactive only (PAM): the password answers the prompt ----
+# sshd's PAM session writes the test user's loginuid (pam_loginuid): that is
+# audit state, so this case runs under the shared audit lock.
+t=$UP_DIR/t9
+make_spool "$t/spool" 100000
+cp -a "$t/spool" "$t/ref"
+if [ -e /etc/pam.d/sshd ] && exec {lockfd}>/tmp/fsmon-audit.lock && flock -w 120 "$lockfd"; then
+        up_sshd_stop
+        UP_USE_PAM=yes UP_PASSWORD_AUTH=no UP_KBDINT_AUTH=yes up_write_config
+        if up_sshd_start; then
+                mark=$(log_mark)
+                run "$t/out-wrong" "not-$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host9 --spool "$t/spool"
+                run "$t/out" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host9 --spool "$t/spool"
+                up_sshd_stop
+                log=$(log_since "$mark")
+                if [ "$(field result "$t/out-wrong")" = WrongPassword ] && [ "$(field result "$t/out")" = ok ] &&
+                   same_tree "$t/ref" "$UP_REMOTE/host9" && [ -z "$(ls -A "$t/spool")" ] &&
+                   grep -q 'Accepted keyboard-interactive' <<<"$log" && ! grep -q 'method password' <<<"$log"; then
+                        pass "keyboard-interactive only: wrong password refused, right one delivers"
+                else
+                        fail "keyboard-interactive"; cat "$t/out-wrong" "$t/out"
+                fi
+        else
+                fail "sshd with PAM did not start"
+        fi
+        flock -u "$lockfd"
+        exec {lockfd}>&-
+else
+        echo "note: no /etc/pam.d/sshd or the audit lock stayed busy, keyboard-interactive case not run"
+fi
+
 if [ $failures -gt 0 ]; then
         echo "--- sshd log (tail)"; tail -30 "$UP_DIR/sshd.log"
         echo "$failures failure(s)"
