@@ -191,8 +191,8 @@ EOF
              "$(wc -l <"$out/$name.expected.jsonl") expected actions"
 }
 
-# For --child-first: does the log order (audit time, then serial) put each
-# child's exit_group before its parent's clone/clone3 event? The kernel stamps
+# For --lifecycle: does the log order (audit time, then serial) put each
+# CLONE_VFORK child's exit_group before its parent's clone/clone3 event? The kernel stamps
 # an event's time at syscall entry, so that takes children that live and die
 # within the parent's clone tick; not every run does.
 child_exit_first() {
@@ -205,8 +205,9 @@ for line in open(log, encoding="latin-1"):
     if not m:
         continue
     stamp = (int(m[1]), int(m[2]), int(m[3]))
-    f = dict(re.findall(r" (syscall|exit|pid)=(-?\d+)", line))
-    if f.get("syscall") in ("56", "435") and f.get("pid") == parent:
+    f = dict(re.findall(r" (syscall|exit|pid|a0)=([-0-9a-f]+)", line))
+    # clone3 (flags out of sight), clone(CLONE_FILES | CLONE_VFORK | SIGCHLD)
+    if f.get("pid") == parent and (f.get("syscall") == "435" or (f.get("syscall") == "56" and f.get("a0") == "4411")):
         clones[f.get("exit")] = stamp
     elif f.get("syscall") == "231":
         exits[f.get("pid")] = stamp
@@ -220,7 +221,7 @@ record workload-raw 64 RAW
 record workload-enriched 64 ENRICHED
 record workload32-raw 32 RAW
 for try in $(seq 30); do
-        record workload-child-first-raw 64 RAW --child-first && break
+        record workload-lifecycle-raw 64 RAW --lifecycle && break
         [ "$try" = 30 ] && { echo "record-fixtures.sh: no run with the children first" >&2; exit 1; }
 done
 
@@ -241,9 +242,9 @@ tests/record-fixtures.sh (do not edit by hand; run it again as root).
                     workload itself (checked against the kernel's file
                     positions as it ran), per the tracker semantics
   workload-raw, workload-enriched: x86_64 workload; workload32-raw: i386 (-m32);
-  workload-child-first-raw: x86_64, only children (clone3, clone with
+  workload-lifecycle-raw: x86_64, only children (clone3, clone with
   CLONE_FILES) whose whole lives are logged before their parent's clone
-  event (workload --child-first)
+  event, and an orphan whose parent was killed (workload --lifecycle)
 
 Working directory of the workload: $workdir
 Compared by tests/compare-actions.py (see README.md, "Test fixtures").

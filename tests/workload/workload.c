@@ -27,7 +27,7 @@
  * CLONE_FILES; a clone child with CLONE_FILES; a clone(CLONE_VFORK) child
  * that execs WORKDIR/helper-prog ("--helper FD COUNT": reads COUNT bytes
  * from FD); a clone3(CLONE_VFORK) child that execs it too; a fork child that
- * execs it. With --child-first, only the cases of run_child_first().
+ * execs it. With --lifecycle, only the cases of run_lifecycle().
  * Two threads share main's table.
  */
 #ifndef _GNU_SOURCE
@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -512,13 +513,13 @@ static void write_expected(const char *name) {
                 die("%s: %m", name);
 }
 
-/* --child-first: children whose whole lives are logged before their
+/* --lifecycle: children whose whole lives are logged before their
  * parent's clone event (the kernel stamps an event's time at syscall entry
  * and logs it at exit; CLONE_VFORK holds the parent until the child has
  * exited): a clone3 child, and a clone(CLONE_FILES) child that opens a file
- * the parent then writes through. A fixture of its own, so that the main
- * ones stay green while a decoder gets these wrong. */
-static void run_child_first(const char *expected) {
+ * the parent then writes through; and an orphan. A fixture of its own, so
+ * that the main ones stay green while a decoder gets these wrong. */
+static void run_lifecycle(const char *expected) {
         pid_t main_pid = getpid(), pid;
         int f, h;
 
@@ -556,6 +557,53 @@ static void run_child_first(const char *expected) {
         w_write(h, "defg", 4);
         w_close(h);
 
+        /* An orphan keeps its descriptors: A forks B and is killed (no
+         * exit_group, so no exit record); B, adopted by this process (a
+         * subreaper, so its ppid changes to ours), reads through the fd it
+         * inherited via A. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                die("PR_SET_CHILD_SUBREAPER: %m");
+        shared->handoff = 0;
+        pid = fork();
+        if (pid < 0)
+                die("fork: %m");
+        if (pid == 0) {
+                pid_t b;
+                int o;
+
+                child_wait_go();
+                /* A file only A and B have: this process never had it. */
+                o = track_open(syscall(SYS_openat, AT_FDCWD, "orphan.txt", O_RDWR | O_CREAT | O_EXCL, 0644),
+                               "openat", wpath("orphan.txt"), O_RDWR | O_CREAT | O_EXCL, true);
+                w_write(o, "orphaned", 8);
+                w_lseek(o, 2, SEEK_SET);
+                b = fork();
+                if (b < 0)
+                        die("fork: %m");
+                if (b == 0) {
+                        while (getppid() != main_pid)
+                                sched_yield();
+                        w_read(f, 2);
+                        w_read(o, 4);
+                        expect_exit(true);
+                        syscall(SYS_exit_group, 0);
+                }
+                expect_fork(getpid(), b);
+                shared->handoff = b;
+                kill(getpid(), SIGKILL);
+                _exit(7);
+        }
+        expect_fork(main_pid, pid);
+        parent_go();
+        {
+                int status;
+
+                if (waitpid(pid, &status, 0) != pid || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+                        die("orphaning parent did not die by SIGKILL");
+        }
+        wait_child(shared->handoff);
+        w_read(f, 1);                   /* at 12: after B's 2 bytes */
+
         expect_exit(true);
         write_expected(expected);
         syscall(SYS_exit_group, 0);
@@ -585,8 +633,8 @@ int main(int argc, char **argv) {
 
         if (argc >= 2 && strcmp(argv[1], "--helper") == 0)
                 return helper_main(argc, argv);
-        if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--child-first") == 0))
-                die("usage: workload WORKDIR EXPECTED [--child-first]");
+        if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--lifecycle") == 0))
+                die("usage: workload WORKDIR EXPECTED [--lifecycle]");
         if (!realpath(argv[1], workdir) || strcmp(workdir, argv[1]) != 0)
                 die("WORKDIR must be an absolute path without symlinks");
         if (strncmp(argv[2], workdir, strlen(workdir)) == 0)
@@ -602,7 +650,7 @@ int main(int argc, char **argv) {
                 die("mmap: %m");
         main_pid = getpid();
         if (argc == 4)
-                run_child_first(argv[2]);
+                run_lifecycle(argv[2]);
 
         /* open (the syscall) with an absolute name, creating the file. */
         a = track_open(syscall(SYS_open, wpath("alpha.txt"), O_RDWR | O_CREAT | O_EXCL, 0644),
