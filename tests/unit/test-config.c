@@ -16,6 +16,7 @@
 #include "daemon/config.h"  /* not the build's config.h */
 
 static char tmpdir[] = "/tmp/fsmon-test-config.XXXXXX";
+static const char *shipped_config_path;
 
 static void write_file(const char *name, const char *text, size_t len) {
         char path[512];
@@ -316,7 +317,72 @@ static void test_check(void **state) {
         free(error);
 }
 
-int main(void) {
+/* The installed config/fsmon.conf documents the defaults as commented-out
+ * assignments: as is, it must parse; uncommented, it must change nothing. */
+static void test_shipped_config(void **state) {
+        _cleanup_(config_freep) Config *shipped = NULL, *uncommented = NULL, *d = NULL;
+        _cleanup_free_ char *text = NULL;
+        char *error = NULL, line[512];
+        size_t size = 0, n_uncommented = 0;
+        FILE *in, *out;
+
+        if (!shipped_config_path)
+                skip();
+        assert_int_equal(config_load(shipped_config_path, &shipped, &error), 0);
+        assert_int_equal(config_new_default(&d), 0);
+
+        in = fopen(shipped_config_path, "re");
+        assert_non_null(in);
+        out = open_memstream(&text, &size);
+        assert_non_null(out);
+        while (fgets(line, sizeof(line), in)) {
+                size_t k = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
+                if (line[0] == '#' && k > 0 && strncmp(line + 1 + k, " =", 2) == 0) {
+                        fputs(line + 1, out);
+                        n_uncommented++;
+                } else
+                        fputs(line, out);
+        }
+        fclose(in);
+        fclose(out);
+        /* Every key of every section is shown. */
+        assert_int_equal(n_uncommented, 23);
+        write_file("fsmon.conf", text, strlen(text));
+        assert_int_equal(config_load(main_path(), &uncommented, &error), 0);
+
+        for (const Config *c = shipped; c; c = c == shipped ? uncommented : NULL) {
+                assert_int_equal(c->n_uid_ranges, d->n_uid_ranges);
+                assert_memory_equal(c->uid_ranges, d->uid_ranges, d->n_uid_ranges * sizeof(UidRange));
+                assert_int_equal(c->n_include, d->n_include);
+                for (size_t i = 0; i < d->n_include; i++)
+                        assert_string_equal(c->include[i], d->include[i]);
+                assert_int_equal(c->n_exclude, d->n_exclude);
+                for (size_t i = 0; i < d->n_exclude; i++)
+                        assert_string_equal(c->exclude[i], d->exclude[i]);
+                assert_int_equal(c->actions, d->actions);
+                assert_int_equal(c->segment_max_bytes, d->segment_max_bytes);
+                assert_int_equal(c->segment_max_age_usec, d->segment_max_age_usec);
+                assert_int_equal(c->spool_max_bytes, d->spool_max_bytes);
+                assert_int_equal(c->full_policy, d->full_policy);
+                assert_int_equal(c->fsync_policy, d->fsync_policy);
+                assert_int_equal(c->fsync_interval_usec, d->fsync_interval_usec);
+                assert_null(c->upload_host);
+                assert_null(c->upload_user);
+                assert_null(c->upload_remote_dir);
+                assert_int_equal(c->upload_port, d->upload_port);
+                assert_string_equal(c->upload_known_hosts, d->upload_known_hosts);
+                assert_string_equal(c->state_dir, d->state_dir);
+                assert_string_equal(c->rules_file, d->rules_file);
+                assert_string_equal(c->augenrules, d->augenrules);
+                assert_string_equal(c->audit_log_dir, d->audit_log_dir);
+                assert_string_equal(c->auditd, d->auditd);
+                assert_string_equal(c->fsmond, d->fsmond);
+                assert_int_equal(c->backlog_limit, d->backlog_limit);
+                assert_int_equal(c->backlog_wait_time, d->backlog_wait_time);
+        }
+}
+
+int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_defaults, setup),
                 cmocka_unit_test_setup(test_full, setup),
@@ -325,10 +391,13 @@ int main(void) {
                 cmocka_unit_test_setup(test_injection, setup),
                 cmocka_unit_test_setup(test_unreadable, setup),
                 cmocka_unit_test_setup(test_check, setup),
+                cmocka_unit_test_setup(test_shipped_config, setup),
         };
         char cmd[600];
         int r;
 
+        if (argc > 1)
+                shipped_config_path = argv[1];
         if (!mkdtemp(tmpdir))
                 return 1;
         r = cmocka_run_group_tests(tests, NULL, NULL);
