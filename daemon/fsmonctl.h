@@ -8,4 +8,5 @@
 #define FSMONCTL_EXIT_USAGE 2
 
 int verb_decode(int argc, char *argv[]);
+int verb_report(int argc, char *argv[]);
 int verb_rules(int argc, char *argv[]);
