@@ -157,11 +157,14 @@ static void upload_allowed(sd_bus_message *request, uid_t uid, void *userdata) {
         m->upload_uid = uid;
         m->upload_running = true;
         m->last_progress = 0;
+        /* Held before the hook runs: the job may end within it. */
+        m->upload_request = sd_bus_message_ref(request);
         r = m->upload_hook(m, c->password, c->len, m->upload_userdata);
         /* The hook copied what it needs: zero ours now rather than later. */
         sodium_memzero(c->password, c->len + 1);
         if (r < 0) {
                 m->upload_running = false;
+                m->upload_request = sd_bus_message_unref(m->upload_request);
                 if (r == -ENXIO)
                         (void) sd_bus_reply_method_errorf(request, FSMON_ERROR_NOT_CONFIGURED,
                                                           "No upload is configured.");
@@ -176,9 +179,6 @@ static void upload_allowed(sd_bus_message *request, uid_t uid, void *userdata) {
         }
 
         log_info("Upload started for uid %u.", (unsigned) uid);
-        /* The hook may have finished synchronously; otherwise reply later. */
-        if (m->upload_running)
-                m->upload_request = sd_bus_message_ref(request);
 }
 
 static int method_upload(sd_bus_message *message, void *userdata, sd_bus_error *error) {

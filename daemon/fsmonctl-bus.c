@@ -361,10 +361,11 @@ static int password_read(char *pw, size_t *ret_len) {
                 t = saved_termios;
                 t.c_lflag &= ~(tcflag_t) ECHO;
                 t.c_lflag |= ECHONL;
-                fputs("Upload password: ", stderr);
-                fflush(stderr);
+                /* Echo off before the prompt: nothing typed after it shows. */
                 if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
                         return -errno;
+                fputs("Upload password: ", stderr);
+                fflush(stderr);
         }
 
         for (;;) {

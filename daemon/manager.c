@@ -353,7 +353,7 @@ void manager_upload_finished(Manager *m, UploadResult result, uint32_t segments,
         if (result == MANAGER_UPLOAD_SUCCESS)
                 log_info("Upload finished: %" PRIu32 " segments, %" PRIu64 " bytes.", segments, bytes);
         else
-                log_warning("Upload failed: %s%s%s.", s, message ? ": " : "", message ?: "");
+                log_warning("Upload failed (%s)%s%s", s, message ? ": " : ".", message ?: "");
 
         if (result == MANAGER_UPLOAD_WRONG_PASSWORD) {
                 unsigned *failures = manager_wrong_password_slot(m, m->upload_uid, true);

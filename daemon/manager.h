@@ -53,7 +53,8 @@ typedef void (*ManagerStopHook)(Manager *m, void *userdata);
  * during the call (it lives in locked memory that is zeroed right after):
  * copy it into locked memory (sodium_malloc) if it is needed later, and zero
  * it after use. Returns 0 when the job started; it must then end with exactly
- * one manager_upload_finished(), and may call manager_upload_progress().
+ * one manager_upload_finished() (possibly from within the hook), and may call
+ * manager_upload_progress().
  * Returns -ENXIO when no upload is configured, -EBUSY when a job already
  * runs, another negative errno otherwise. */
 typedef int (*ManagerUploadStartHook)(Manager *m, const char *password, size_t password_len, void *userdata);
