@@ -23,7 +23,7 @@ const q = (s) => s.replaceAll("'", "''");
 await c.run(`
         CREATE TEMP TABLE actions AS
         SELECT regexp_extract(filename, '([^/]+)/[^/]+$', 1) AS host, op, path, bytes
-        FROM read_json(['${q(dir)}/*/*.jsonl', '${q(dir)}/*/*.jsonl.zst'],
+        FROM read_json('${q(dir)}/*/*.jsonl*',
                        format = 'newline_delimited', filename = true,
                        columns = {op: 'VARCHAR', path: 'VARCHAR', bytes: 'BIGINT'})
         WHERE op IS NOT NULL`);
