@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "upload-manager.h"
+#include "upload.h"
+
+struct UploadManager {
+        Manager *manager;
+        Spool *spool;
+        int spool_dir_fd;
+        char *host_id;
+
+        char *host, *user, *remote_dir, *known_hosts;
+        uint16_t port;
+
+        UploadJob *job;
+};
+
+UploadResult upload_result_to_manager(int r) {
+        switch (r) {
+        case 0:
+                return MANAGER_UPLOAD_SUCCESS;
+        case UPLOAD_WRONG_PASSWORD:
+                return MANAGER_UPLOAD_WRONG_PASSWORD;
+        case UPLOAD_HOST_KEY_MISMATCH:
+                return MANAGER_UPLOAD_HOST_KEY_MISMATCH;
+        case UPLOAD_NOT_CONFIGURED:
+                return MANAGER_UPLOAD_NOT_CONFIGURED;
+        case -ECONNREFUSED:
+        case -ENETUNREACH:
+        case -EHOSTUNREACH:
+        case -ECONNRESET:
+        case -ETIMEDOUT:
+                return MANAGER_UPLOAD_CONNECTION_FAILED;
+        default:
+                return MANAGER_UPLOAD_FAILED;
+        }
+}
+
+static void on_progress(uint64_t sent, uint64_t total, void *userdata) {
+        UploadManager *u = userdata;
+
+        manager_upload_progress(u->manager, sent, total);
+}
+
+static void on_delivered(const char *name, uint64_t size, void *userdata) {
+        UploadManager *u = userdata;
+        SpoolStats st;
+        int r;
+
+        r = spool_mark_uploaded(u->spool, name);
+        if (r < 0)
+                /* On the server under its final name: the next upload finds
+                 * it there and does not send it again. */
+                log_warning_errno(r, "Uploaded %s but cannot remove it from the spool, ignoring: %m", name);
+        spool_get_stats(u->spool, &st);
+        manager_set_spool(u->manager, st.bytes, st.segments);
+}
+
+static void on_finished(int r, const UploadReport *report, void *userdata) {
+        UploadManager *u = userdata;
+
+        /* The job ends here; free it before the manager may start another. */
+        u->job = upload_job_free(u->job);
+        manager_upload_finished(u->manager, upload_result_to_manager(r), report->segments_delivered,
+                                report->bytes_delivered, report->message);
+}
+
+static int upload_manager_start(Manager *m, const char *password, size_t password_len, void *userdata) {
+        UploadManager *u = userdata;
+        static const UploadCallbacks cb = {
+                .progress = on_progress,
+                .segment_delivered = on_delivered,
+                .finished = on_finished,
+        };
+        UploadConfig cfg = {
+                .host = u->host,
+                .port = u->port,
+                .user = u->user,
+                .remote_dir = u->remote_dir,
+                .known_hosts = u->known_hosts,
+                .host_id = u->host_id,
+        };
+        _cleanup_free_ SpoolSegment *segs = NULL;
+        _cleanup_free_ const char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!u->host)
+                return -ENXIO;
+        if (u->job)
+                return -EBUSY;
+
+        /* What was recorded up to now goes too. */
+        r = spool_rotate(u->spool);
+        if (r < 0)
+                log_warning_errno(r, "Cannot close the open segment before the upload, ignoring: %m");
+        r = spool_list(u->spool, &segs, &n);
+        if (r < 0)
+                return log_error_errno(r, "Cannot list the spool: %m");
+        if (n == 0) {
+                manager_upload_finished(m, MANAGER_UPLOAD_SUCCESS, 0, 0, "nothing to upload");
+                return 0;
+        }
+        names = calloc(n, sizeof(char *));
+        if (!names)
+                return log_oom();
+        for (size_t i = 0; i < n; i++)
+                names[i] = segs[i].name;
+
+        log_info("Uploading %zu segments to %s.", n, u->host);
+        /* The job copies the names and the password (into locked memory). */
+        return upload_job_start(&u->job, m->event, &cfg, password, u->spool_dir_fd, names, n, &cb, u);
+}
+
+int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char *spool_dir, const char *host_id) {
+        _cleanup_(upload_manager_freep) UploadManager *u = NULL;
+
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        u->manager = m;
+        u->spool = spool;
+        u->spool_dir_fd = -EBADF;
+        u->spool_dir_fd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (u->spool_dir_fd < 0)
+                return -errno;
+        u->host_id = strdup(host_id);
+        if (!u->host_id)
+                return -ENOMEM;
+
+        manager_attach_uploader(m, upload_manager_start, u);
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+static int strdup_or_null(const char *s, char **ret) {
+        char *c = NULL;
+
+        if (s) {
+                c = strdup(s);
+                if (!c)
+                        return -ENOMEM;
+        }
+        free(*ret);
+        *ret = c;
+        return 0;
+}
+
+int upload_manager_set_config(UploadManager *u, const Config *c) {
+        if (strdup_or_null(c->upload_host, &u->host) < 0 ||
+            strdup_or_null(c->upload_user, &u->user) < 0 ||
+            strdup_or_null(c->upload_remote_dir, &u->remote_dir) < 0 ||
+            strdup_or_null(c->upload_known_hosts, &u->known_hosts) < 0)
+                return -ENOMEM;
+        u->port = c->upload_port;
+        return 0;
+}
+
+UploadManager *upload_manager_free(UploadManager *u) {
+        if (!u)
+                return NULL;
+        if (u->manager && u->manager->upload_hook == upload_manager_start)
+                manager_attach_uploader(u->manager, NULL, NULL);
+        if (u->job) {
+                u->job = upload_job_free(u->job);
+                manager_upload_finished(u->manager, MANAGER_UPLOAD_FAILED, 0, 0, "upload cancelled: fsmond is stopping");
+        }
+        safe_close(u->spool_dir_fd);
+        free(u->host_id);
+        free(u->host);
+        free(u->user);
+        free(u->remote_dir);
+        free(u->known_hosts);
+        free(u);
+        return NULL;
+}
