@@ -57,6 +57,8 @@ struct Spool {
 
         uint64_t next_seq;
         uint8_t prev_hash[SEGMENT_HASH_SIZE];
+        uint64_t prev_seq;              /* the segment prev_hash belongs to */
+        uint64_t chain_seq, chain_next_seq; /* what the chain file on disk says */
 
         /* The open segment; fd < 0 when none. */
         int fd;
@@ -79,6 +81,7 @@ struct Spool {
 
         DegradedKind degraded;
         char degraded_reason[192];
+        uint64_t episode_lost;          /* records lost since degraded */
         uint64_t retry_usec;
         bool need_truncate;
 
@@ -94,6 +97,10 @@ static uint64_t now_usec(clockid_t clock) {
 
         (void) clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+void spool_config_init(SpoolConfig *c) {
+        *c = (SpoolConfig) { SPOOL_CONFIG_DEFAULTS };
 }
 
 int spool_host_id_default(char ret[SEGMENT_HOST_MAX + 1]) {
@@ -204,8 +211,10 @@ static void lost_add(Spool *s, uint64_t n, bool unknown, const char *reason, boo
                 strcpy_trunc(s->lost_reason, sizeof(s->lost_reason), reason);
         s->lost_pending += n;
         s->lost_unknown = s->lost_unknown || unknown;
-        if (own)
+        if (own) {
                 s->records_lost += n;
+                s->episode_lost += n;
+        }
 }
 
 static void degraded_enter(Spool *s, DegradedKind kind, int error, const char *fmt, const char *detail) {
@@ -224,8 +233,9 @@ static void degraded_enter(Spool *s, DegradedKind kind, int error, const char *f
 static void degraded_leave(Spool *s) {
         if (s->degraded == DEGRADED_NONE)
                 return;
-        log_notice("Spool recovered (was: %s); %" PRIu64 "%s records lost, recorded in a gap record.",
-                   s->degraded_reason, s->lost_pending, s->lost_unknown ? "+" : "");
+        log_notice("Spool recovered (was: %s); %" PRIu64 " records were lost, counted in a gap record.",
+                   s->degraded_reason, s->episode_lost);
+        s->episode_lost = 0;
         s->degraded = DEGRADED_NONE;
         s->degraded_reason[0] = 0;
 }
@@ -260,28 +270,47 @@ static void segments_remove(Spool *s, size_t i) {
         s->n_segments--;
 }
 
-static int chain_write(Spool *s, uint64_t seq) {
-        char hash[SEGMENT_HASH_STRING_MAX], line[160];
-        int n;
+/* The chain file remembers the last closed segment's seq and hash, and the
+ * next seq, for when every segment has been uploaded and removed: the next
+ * segment must still chain to the last one and must not reuse a name. */
+static int chain_write(Spool *s) {
+        char hash[SEGMENT_HASH_STRING_MAX], line[200];
+        int n, r;
 
         segment_hash_to_string(s->prev_hash, hash);
-        n = snprintf(line, sizeof(line), "{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}\n", seq, hash);
-        return fileio_write_atomic_at(s->dir_fd, CHAIN_FILE, line, (size_t) n, 0600, 0);
+        n = snprintf(line, sizeof(line), "{\"seq\":%" PRIu64 ",\"hash\":\"%s\",\"next_seq\":%" PRIu64 "}\n",
+                     s->prev_seq, hash, s->next_seq);
+        r = fileio_write_atomic_at(s->dir_fd, CHAIN_FILE, line, (size_t) n, 0600, 0);
+        if (r < 0)
+                return r;
+        s->chain_seq = s->prev_seq;
+        s->chain_next_seq = s->next_seq;
+        return 0;
+}
+
+/* Before a segment is removed, the chain file must know it. */
+static int chain_ensure(Spool *s) {
+        if (s->chain_seq >= s->prev_seq && s->chain_next_seq >= s->next_seq)
+                return 0;
+        return chain_write(s);
 }
 
 static int chain_read(Spool *s, uint64_t *ret_seq) {
         _cleanup_free_ char *text = NULL;
         char hash[SEGMENT_HASH_STRING_MAX];
-        unsigned long long seq;
+        unsigned long long seq, next_seq;
         int r;
 
         r = fileio_read_small_at(s->dir_fd, CHAIN_FILE, 4096, &text, NULL);
         if (r < 0)
                 return r;
-        if (sscanf(text, "{\"seq\":%llu,\"hash\":\"%64[0-9a-f]\"}", &seq, hash) != 2 || strlen(hash) != 64 ||
+        if (sscanf(text, "{\"seq\":%llu,\"hash\":\"%64[0-9a-f]\",\"next_seq\":%llu}",
+                   &seq, hash, &next_seq) != 3 || strlen(hash) != 64 || next_seq <= seq ||
             sodium_hex2bin(s->prev_hash, sizeof(s->prev_hash), hash, 64, NULL, NULL, NULL) < 0)
                 return -EBADMSG;
-        *ret_seq = seq;
+        s->prev_seq = s->chain_seq = seq;
+        s->chain_next_seq = next_seq;
+        *ret_seq = next_seq - 1;
         return 0;
 }
 
@@ -569,9 +598,10 @@ static int segment_finish(Spool *s, int fd, uint64_t seq, uint64_t records,
         seg.mtime_usec = now_usec(CLOCK_REALTIME);
 
         memcpy(s->prev_hash, hash, SEGMENT_HASH_SIZE);
+        s->prev_seq = seq;
         if (s->next_seq <= seq)
                 s->next_seq = seq + 1;
-        r = chain_write(s, seq);
+        r = chain_write(s);
         if (r < 0)
                 /* The chain file only matters once every segment is uploaded;
                  * the segments themselves carry the chain. */
@@ -649,6 +679,9 @@ static int spool_drop_oldest(Spool *s) {
         SpoolSegment *seg = &s->segments[0];
         int r;
 
+        r = chain_ensure(s);
+        if (r < 0)
+                return r;
         if (unlinkat(s->dir_fd, seg->name, 0) < 0)
                 return -errno;
         r = fileio_fsync_dir(s->dir_fd);
@@ -852,8 +885,15 @@ int spool_open_segment(Spool *s, const char *name, int *ret_fd) {
 int spool_mark_uploaded(Spool *s, const char *name) {
         ssize_t i = segments_find(s, name);
 
+        int r;
+
         if (i < 0)
                 return (int) i;
+        /* Refuse rather than forget the chain: the segment stays, and the
+         * uploader finds it on the server next time. */
+        r = chain_ensure(s);
+        if (r < 0)
+                return r;
         if (unlinkat(s->dir_fd, name, 0) < 0 && errno != ENOENT)
                 return -errno;
         segments_remove(s, (size_t) i);
@@ -1012,6 +1052,7 @@ static int recover_closed(Spool *s, const Entry *e) {
                 if (r < 0)
                         return r;
                 memcpy(s->prev_hash, info.footer.hash, SEGMENT_HASH_SIZE);
+                s->prev_seq = seg.seq;
         }
         return 0;
 
@@ -1064,6 +1105,10 @@ static int recover_open(Spool *s, const Entry *e) {
         struct stat st;
         int r;
 
+        /* Unless it turns out empty, its seq is used. */
+        if (s->next_seq <= e->seq)
+                s->next_seq = e->seq + 1;
+
         r = spool_open_file(s, e->name, O_RDWR, &fd);
         if (r < 0) {
                 spool_quarantine(s, e->name, "not a regular file of ours");
@@ -1074,6 +1119,8 @@ static int recover_open(Spool *s, const Entry *e) {
                 return -errno;
         if (st.st_size == 0) {
                 /* Created, nothing flushed: nothing was spooled in it. */
+                if (s->next_seq == e->seq + 1 && s->prev_seq < e->seq)
+                        s->next_seq = e->seq;
                 if (unlinkat(s->dir_fd, e->name, 0) < 0)
                         return -errno;
                 return fileio_fsync_dir(s->dir_fd);
@@ -1156,10 +1203,10 @@ static int spool_recover(Spool *s) {
         for (size_t i = 0; i < n; i++) {
                 Entry *e = &list[i];
 
+                if (e->kind == SEG_OPEN)
+                        continue;       /* an empty one is removed, its seq reused */
                 if (s->next_seq <= e->seq)
                         s->next_seq = e->seq + 1;
-                if (e->kind == SEG_OPEN)
-                        continue;
                 if (e->kind == SEG_PLAIN && i + 1 < n && list[i + 1].seq == e->seq && list[i + 1].kind == SEG_ZSTD) {
                         /* A crash between compressing and removing the plain
                          * file: both are complete; keep the compressed one if
@@ -1192,6 +1239,12 @@ static int spool_recover(Spool *s) {
                 if (r < 0)
                         return r;
         }
+
+        s->episode_lost = 0;
+
+        r = chain_ensure(s);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write %s in the spool, ignoring for now: %m", CHAIN_FILE);
 
         /* Report what recovery found in a gap record now. */
         if (s->lost_pending > 0 || s->lost_unknown) {

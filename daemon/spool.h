@@ -70,7 +70,11 @@ typedef struct SpoolConfig {
         const char *version;            /* NULL: FSMON_VERSION */
 } SpoolConfig;
 
-/* Defaults for everything but path/dir_fd, host_id and key_epoch. */
+/* The defaults for everything but path/dir_fd, host_id and key_epoch, as a
+ * function, or as designated initializers: { SPOOL_CONFIG_DEFAULTS }, then
+ * assign the rest (overriding an initializer in the same braces trips
+ * -Woverride-init). */
+void spool_config_init(SpoolConfig *c);
 #define SPOOL_CONFIG_DEFAULTS                                                   \
         .dir_fd = -EBADF,                                                       \
         .max_segment_bytes = SPOOL_DEFAULT_MAX_SEGMENT_BYTES,                   \

@@ -54,12 +54,13 @@ static int teardown(void **state) {
 }
 
 static SpoolConfig config(const Ctx *c) {
-        return (SpoolConfig) {
-                SPOOL_CONFIG_DEFAULTS,
-                .path = c->spool,
-                .host_id = HOST,
-                .key_epoch = EPOCH,
-        };
+        SpoolConfig cfg;
+
+        spool_config_init(&cfg);
+        cfg.path = c->spool;
+        cfg.host_id = HOST;
+        cfg.key_epoch = EPOCH;
+        return cfg;
 }
 
 static int rec(char *buf, size_t size, uint64_t serial) {
