@@ -264,7 +264,7 @@ static void render_text(const Data *d, size_t top, FILE *o) {
                         s->lost, s->gaps, s->gaps == 1 ? "" : "s");
 
         fputs("\nActions per op\n", o);
-        fprintf(o, "  %-10s %14s %14s %20s\n", "OP", "COUNT", "BYTES", "");
+        fprintf(o, "  %-10s %14s %14s %20s\n", "OP", "COUNT", "BYTES", "(EXACT)");
         for (size_t i = 0; i < d->n_ops; i++)
                 fprintf(o, "  %-10s %14" PRIu64 " %14s %20" PRIu64 "\n", d->ops[i].name, d->ops[i].count,
                         format_bytes(b1, d->ops[i].bytes), d->ops[i].bytes);
