@@ -40,9 +40,13 @@ static void input_list_done(InputList *l) {
         free(l->files);
 }
 
+static bool name_has_suffix(const char *name, const char *suffix) {
+        size_t n = strlen(name), k = strlen(suffix);
+        return n > k && strcmp(name + n - k, suffix) == 0;
+}
+
 static bool name_is_open_segment(const char *name) {
-        size_t n = strlen(name);
-        return n > 5 && strcmp(name + n - 5, ".open") == 0;
+        return name_has_suffix(name, ".open");
 }
 
 static int input_list_add(InputList *l, const char *path, const char *layout_host, uint64_t size) {
@@ -146,8 +150,10 @@ static int walk(InputList *l, const char *dir, const char *layout_host, unsigned
                                 continue;
                         r = walk(l, p, names[i], depth + 1);
                 } else if (S_ISREG(st.st_mode)) {
-                        /* The spool's bookkeeping of the hash chain. */
-                        if (strcmp(names[i], "chain") == 0)
+                        /* The spool's bookkeeping of the hash chain, and
+                         * uploads still in flight (upload.c writes NAME.part
+                         * and renames it when complete). */
+                        if (strcmp(names[i], "chain") == 0 || name_has_suffix(names[i], ".part"))
                                 continue;
                         r = input_list_add(l, p, layout_host, (uint64_t) st.st_size);
                         if (r < 0)

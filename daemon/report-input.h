@@ -15,8 +15,8 @@
  * seg-*.open, is read as unfinished: a missing footer is fine, a torn tail is
  * left out), or a server directory <dir>/<host id>/<segment>. Directories are
  * walked in name order (segment names sort in time order); hidden names (the
- * uploader's and the spool's temporary files), the spool's "chain" file and
- * its quarantine/ are passed over.
+ * spool's temporary files), uploads in flight (*.part), the spool's "chain"
+ * file and its quarantine/ are passed over.
  *
  * Files are read by up to `threads` workers in parallel (0: one per CPU, at
  * most 4) and merged strictly in input order, so results do not depend on

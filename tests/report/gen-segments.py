@@ -443,6 +443,18 @@ def main():
         with open(path + ".zst", "wb") as f:
             f.write(data[: len(data) // 2])
         skipped.append(path + ".zst")
+        # Not inputs at all, passed over in silence: an upload in flight, the
+        # spool's chain file, a quarantined segment, a hidden temporary file.
+        host0 = os.path.join(args.out, sorted(os.listdir(args.out))[0])
+        with open(os.path.join(host0, "seg-999999999999.jsonl.zst.part"), "wb") as f:
+            f.write(b"\x28\xb5\x2f\xfd partial")
+        with open(os.path.join(host0, "chain"), "w") as f:
+            f.write("seq 3\n")
+        os.makedirs(os.path.join(host0, "quarantine"), exist_ok=True)
+        with open(os.path.join(host0, "quarantine", "seg-000000000001.jsonl"), "w") as f:
+            f.write("damaged\n")
+        with open(os.path.join(host0, ".#seg-tmp"), "w") as f:
+            f.write("half a")
 
     if args.expect:
         exp = ledger.result(args.top)

@@ -64,6 +64,8 @@ def main():
         for name in exp["skipped"]:
             check(name in p.stderr, "stderr names %s" % name)
         check("torn line" in p.stderr, "stderr mentions the torn tail of the open segment")
+        for quiet in (".part", "chain", "quarantine", ".#seg-tmp"):
+            check(quiet not in p.stderr, "%s passed over in silence" % quiet)
 
         eq(rep["records"], exp["records"], "records")
         for k, v in exp["totals"].items():
@@ -116,7 +118,8 @@ def main():
 
         # Only good inputs: exit status 0; a file given by name works too.
         good = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(data) for f in fs
-                      if os.path.join(dp, f) not in exp["skipped"])
+                      if os.path.join(dp, f) not in exp["skipped"] and f.startswith("seg-")
+                      and not f.endswith(".part") and "quarantine" not in dp)
         p = run([fsmonctl, "report", "--format", "json"] + good)
         eq(p.returncode, 0, "exit status without bad inputs")
         if p.returncode == 0:
