@@ -105,8 +105,9 @@ static void xml_text(FILE *o, const char *s) {
                 case '"': fputs("&quot;", o); break;
                 case '\'': fputs("&apos;", o); break;
                 default:
-                        /* Control characters are not allowed in XML 1.0. */
-                        fputc(*p < 0x20 ? '?' : *p, o);
+                        /* Control characters other than newline and tab
+                         * are not allowed in XML 1.0. */
+                        fputc(*p < 0x20 && *p != '\n' && *p != '\t' ? '?' : *p, o);
                 }
 }
 
