@@ -1,40 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit-rules-load.h"
 #include "audit-rules.h"
 #include "config.h"
 #include "fsmonctl.h"
 #include "log.h"
 
+/* A locked audit config (-e 2) is not a plain failure: the service runs
+ * degraded, and scripts can tell. */
+#define FSMONCTL_EXIT_RULES_LOCKED 3
+
 static void help(void) {
-        printf("Usage: fsmonctl rules [--config FILE]\n\n"
+        printf("Usage: fsmonctl rules [--config FILE] [--load]\n\n"
                "Prints the audit rules that the config renders: what fsmond writes to\n"
                "its rules file (/etc/audit/rules.d/70-fsmon.rules) and loads with\n"
                "augenrules. Needs no daemon and no root.\n\n"
                "  -c, --config FILE  config file (default " CONFIG_DEFAULT_PATH "),\n"
                "                     with its drop-ins in FILE.d/*.conf\n"
+               "      --load         instead, write the rules file, run augenrules --load\n"
+               "                     and check the kernel's rule list (root); exit status\n"
+               "                     3 when the audit config is locked (-e 2)\n"
                "  -h, --help         show this help\n");
 }
 
 int verb_rules(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
+                { "load",   no_argument,       NULL, 'l' },
                 { "help",   no_argument,       NULL, 'h' },
                 {}
         };
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *text = NULL, *error = NULL;
         const char *path = CONFIG_DEFAULT_PATH;
+        bool load = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         path = optarg;
+                        break;
+                case 'l':
+                        load = true;
                         break;
                 case 'h':
                         help();
@@ -54,6 +68,21 @@ int verb_rules(int argc, char *argv[]) {
                 else
                         log_error_errno(r, "Failed to load %s: %m", path);
                 return EXIT_FAILURE;
+        }
+
+        if (load) {
+                _cleanup_free_ char *message = NULL;
+
+                r = audit_rules_apply(config, NULL, &message);
+                if (r < 0) {
+                        log_error("%s", message ?: strerror(-r));
+                        return r == -EROFS ? FSMONCTL_EXIT_RULES_LOCKED : EXIT_FAILURE;
+                }
+                if (r == AUDIT_RULES_LOADED_DISABLED)
+                        log_warning("%s", message ?: "Auditing is disabled.");
+                else
+                        log_info("%s", message ?: "Loaded.");
+                return EXIT_SUCCESS;
         }
 
         r = audit_rules_render(config, &text, &error);
