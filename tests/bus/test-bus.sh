@@ -153,7 +153,11 @@ kill -0 "$fsmond_pid" 2>/dev/null && pass "fuzz: fsmond alive" || fail "fuzz: fs
         fail "fuzz: state changed: $before -> $after"
 
 # ---- the password appears nowhere ----
-if gcore -o "$tmp/core" "$fsmond_pid" >"$tmp/gcore.log" 2>&1 && [ -s "$tmp/core.$fsmond_pid" ]; then
+# Not under AddressSanitizer: its shadow memory makes a core of many GB (one
+# filled the disk). The size limit guards against any other surprise.
+if [ -n "${FSMON_SANITIZED:-}" ] || ldd "$fsmond" 2>/dev/null | grep -q libasan; then
+        pass "core dump check skipped under sanitizers (the plain build runs it)"
+elif (ulimit -f 2097152; gcore -o "$tmp/core" "$fsmond_pid") >"$tmp/gcore.log" 2>&1 && [ -s "$tmp/core.$fsmond_pid" ]; then
         grep -aq "org.fsmon1.Manager" "$tmp/core.$fsmond_pid" || fail "core dump: grep cannot see known strings"
         n=$(grep -ac -- "$pw" "$tmp/core.$fsmond_pid")
         [ "$n" = 0 ] && pass "password not in a core dump of fsmond" || fail "password found $n times in fsmond's core"
