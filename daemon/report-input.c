@@ -23,6 +23,8 @@ typedef struct InputFile {
         char *path;
         char *layout_host;      /* <dir>/<host id>/<segment>: the host id, or NULL */
         uint64_t size;
+        dev_t dev;
+        ino_t ino;
         bool open_segment;      /* the spool's unfinished segment */
 } InputFile;
 
@@ -49,7 +51,7 @@ static bool name_is_open_segment(const char *name) {
         return name_has_suffix(name, ".open");
 }
 
-static int input_list_add(InputList *l, const char *path, const char *layout_host, uint64_t size) {
+static int input_list_add(InputList *l, const char *path, const char *layout_host, const struct stat *st) {
         const char *base = strrchr(path, '/');
 
         if (l->n == l->n_alloc) {
@@ -63,7 +65,9 @@ static int input_list_add(InputList *l, const char *path, const char *layout_hos
         InputFile f = {
                 .path = strdup(path),
                 .layout_host = layout_host ? strdup(layout_host) : NULL,
-                .size = size,
+                .size = S_ISREG(st->st_mode) ? (uint64_t) st->st_size : 0,
+                .dev = st->st_dev,
+                .ino = st->st_ino,
                 .open_segment = name_is_open_segment(base ? base + 1 : path),
         };
         if (!f.path || (layout_host && !f.layout_host)) {
@@ -72,7 +76,7 @@ static int input_list_add(InputList *l, const char *path, const char *layout_hos
                 return -ENOMEM;
         }
         l->files[l->n++] = f;
-        l->total_size += size;
+        l->total_size += f.size;
         return 0;
 }
 
@@ -103,8 +107,14 @@ static int walk(InputList *l, const char *dir, const char *layout_host, unsigned
         if (depth > WALK_DEPTH_MAX)
                 return 0;
         d = opendir(dir);
-        if (!d)
-                return log_warning_errno(errno, "%s: cannot open directory, skipping: %m", dir);
+        if (!d) {
+                /* A directory that was asked for is an error; one found
+                 * inside it is skipped. */
+                if (depth == 0)
+                        return log_error_errno(errno, "%s: cannot open directory: %m", dir);
+                log_warning_errno(errno, "%s: cannot open directory, skipping: %m", dir);
+                return 0;
+        }
 
         while ((errno = 0, de = readdir(d))) {
                 if (de->d_name[0] == '.')
@@ -155,13 +165,53 @@ static int walk(InputList *l, const char *dir, const char *layout_host, unsigned
                          * and renames it when complete). */
                         if (strcmp(names[i], "chain") == 0 || name_has_suffix(names[i], ".part"))
                                 continue;
-                        r = input_list_add(l, p, layout_host, (uint64_t) st.st_size);
+                        r = input_list_add(l, p, layout_host, &st);
                         if (r < 0)
                                 log_oom();
                 }
         }
         strv_free(names, n);
         return r;
+}
+
+static int cmp_file_id(const void *a, const void *b) {
+        const InputFile *x = *(const InputFile *const *) a, *y = *(const InputFile *const *) b;
+        if (x->dev != y->dev)
+                return x->dev < y->dev ? -1 : 1;
+        if (x->ino != y->ino)
+                return x->ino < y->ino ? -1 : 1;
+        return x < y ? -1 : x > y;
+}
+
+/* A file named twice (or given and also found in a directory) counts once,
+ * where it came first. */
+static void input_list_dedup(InputList *l) {
+        _cleanup_free_ InputFile **v = NULL;
+        size_t k = 0;
+
+        if (l->n < 2)
+                return;
+        v = reallocarray(NULL, l->n, sizeof(InputFile *));
+        if (!v)
+                return; /* counted twice: better than failing */
+        for (size_t i = 0; i < l->n; i++)
+                v[i] = &l->files[i];
+        qsort(v, l->n, sizeof(InputFile *), cmp_file_id);
+        for (size_t i = 1; i < l->n; i++)
+                if (v[i]->dev == v[i - 1]->dev && v[i]->ino == v[i - 1]->ino) {
+                        log_debug("%s: named more than once, counted once.", v[i]->path);
+                        free(v[i]->path);
+                        v[i]->path = NULL;
+                }
+        for (size_t i = 0; i < l->n; i++) {
+                if (!l->files[i].path) {
+                        l->total_size -= l->files[i].size;
+                        free(l->files[i].layout_host);
+                        continue;
+                }
+                l->files[k++] = l->files[i];
+        }
+        l->n = k;
 }
 
 static int input_list_collect(InputList *l, char *const *paths, size_t n_paths) {
@@ -177,13 +227,14 @@ static int input_list_collect(InputList *l, char *const *paths, size_t n_paths) 
                 else {
                         /* Given by name: whatever it is, it is read (and
                          * reported when it is not a segment). */
-                        r = input_list_add(l, paths[i], NULL, S_ISREG(st.st_mode) ? (uint64_t) st.st_size : 0);
+                        r = input_list_add(l, paths[i], NULL, &st);
                         if (r < 0)
                                 log_oom();
                 }
                 if (r < 0)
                         return r;
         }
+        input_list_dedup(l);
         return 0;
 }
 

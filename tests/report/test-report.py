@@ -120,7 +120,8 @@ def main():
         good = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(data) for f in fs
                       if os.path.join(dp, f) not in exp["skipped"] and f.startswith("seg-")
                       and not f.endswith(".part") and "quarantine" not in dp)
-        p = run([fsmonctl, "report", "--format", "json"] + good)
+        # A file named twice counts once.
+        p = run([fsmonctl, "report", "--format", "json"] + good + good[:3])
         eq(p.returncode, 0, "exit status without bad inputs")
         if p.returncode == 0:
             eq(json.loads(p.stdout)["ops"], exp["ops"], "per-op totals from files given by name")
