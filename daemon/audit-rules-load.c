@@ -362,11 +362,53 @@ static void set_message(char **ret_message, const char *fmt, ...) {
         va_end(ap);
 }
 
+static const AuditKernel audit_kernel_real = {
+        .get_enabled = audit_kernel_get_enabled,
+        .check_rules = audit_kernel_check_rules,
+};
+
+int audit_rules_verify(const Config *c, const AuditKernel *kernel, char **ret_message) {
+        _cleanup_(audit_rules_freep) AuditRules *rules = NULL;
+        _cleanup_free_ char *error = NULL;
+        uint32_t enabled;
+        size_t found = 0;
+        int r;
+
+        if (ret_message)
+                *ret_message = NULL;
+        if (!kernel)
+                kernel = &audit_kernel_real;
+
+        r = audit_rules_build(c, &rules, &error);
+        if (r < 0) {
+                set_message(ret_message, "Invalid audit rules: %s", error ?: strerror(-r));
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        r = kernel->get_enabled(kernel->userdata, &enabled);
+        if (r < 0) {
+                set_message(ret_message, "Cannot read the kernel's audit status: %s", strerror(-r));
+                return r;
+        }
+        r = kernel->check_rules(kernel->userdata, rules, &found);
+        if (r < 0) {
+                set_message(ret_message, "Cannot list the kernel's audit rules: %s", strerror(-r));
+                return r;
+        }
+        if (r == 0) {
+                set_message(ret_message, "%zu of fsmon's %zu audit rules are in the kernel%s", found,
+                            rules->n_rules, enabled == 2 ? "; the audit config is locked (-e 2) until reboot" : "");
+                return enabled == 2 ? -EROFS : -ENOENT;
+        }
+        if (enabled == 0) {
+                set_message(ret_message, "fsmon's %zu audit rules are loaded, but auditing is disabled (auditctl -e 0)",
+                            rules->n_rules);
+                return AUDIT_RULES_LOADED_DISABLED;
+        }
+        set_message(ret_message, "fsmon's %zu audit rules are loaded", rules->n_rules);
+        return 0;
+}
+
 int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_message) {
-        static const AuditKernel real = {
-                .get_enabled = audit_kernel_get_enabled,
-                .check_rules = audit_kernel_check_rules,
-        };
         _cleanup_(audit_rules_freep) AuditRules *rules = NULL;
         _cleanup_free_ char *text = NULL, *error = NULL, *output = NULL;
         uint32_t enabled;
@@ -376,7 +418,7 @@ int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_mes
         if (ret_message)
                 *ret_message = NULL;
         if (!kernel)
-                kernel = &real;
+                kernel = &audit_kernel_real;
 
         /* Everything is checked before anything is written. */
         r = audit_rules_build(c, &rules, &error);

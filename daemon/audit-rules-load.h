@@ -40,6 +40,14 @@ typedef struct AuditKernel {
 
 int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_message);
 
+/* The check alone, without writing or loading: for a sandboxed fsmond, whose
+ * rules a privileged helper loads (fsmon.service's ExecStartPre=+), to tell
+ * RulesLoaded truthfully. Needs CAP_AUDIT_CONTROL. Returns 0 (all there,
+ * enabled), AUDIT_RULES_LOADED_DISABLED, -EROFS (locked and not all there:
+ * they cannot come before a reboot), -ENOENT (not all there), -EINVAL, or
+ * another negative errno; with a message as above. */
+int audit_rules_verify(const Config *c, const AuditKernel *kernel, char **ret_message);
+
 /* The pieces, for fsmonctl and tests. */
 int audit_rules_write(const char *path, const char *text);
 int audit_rules_run_augenrules(const char *augenrules, char **ret_output);

@@ -17,7 +17,7 @@
 #define FSMONCTL_EXIT_RULES_LOCKED 3
 
 static void help(void) {
-        printf("Usage: fsmonctl rules [--config FILE] [--load]\n\n"
+        printf("Usage: fsmonctl rules [--config FILE] [--load | --check]\n\n"
                "Prints the audit rules that the config renders: what fsmond writes to\n"
                "its rules file (/etc/audit/rules.d/70-fsmon.rules) and loads with\n"
                "augenrules. Needs no daemon and no root.\n\n"
@@ -26,6 +26,8 @@ static void help(void) {
                "      --load         instead, write the rules file, run augenrules --load\n"
                "                     and check the kernel's rule list (root); exit status\n"
                "                     3 when the audit config is locked (-e 2)\n"
+               "      --check        instead, check that the kernel has them (root);\n"
+               "                     exit status 1 when not, 3 when locked without them\n"
                "  -h, --help         show this help\n");
 }
 
@@ -33,13 +35,14 @@ int verb_rules(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "load",   no_argument,       NULL, 'l' },
+                { "check",  no_argument,       NULL, 'k' },
                 { "help",   no_argument,       NULL, 'h' },
                 {}
         };
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *text = NULL, *error = NULL;
         const char *path = CONFIG_DEFAULT_PATH;
-        bool load = false;
+        bool load = false, check = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
@@ -50,12 +53,19 @@ int verb_rules(int argc, char *argv[]) {
                 case 'l':
                         load = true;
                         break;
+                case 'k':
+                        check = true;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
                 default:
                         return FSMONCTL_EXIT_USAGE;
                 }
+        if (load && check) {
+                log_error("--load and --check exclude each other.");
+                return FSMONCTL_EXIT_USAGE;
+        }
         if (optind < argc) {
                 log_error("Unexpected argument '%s'; see 'fsmonctl rules --help'.", argv[optind]);
                 return FSMONCTL_EXIT_USAGE;
@@ -70,10 +80,10 @@ int verb_rules(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        if (load) {
+        if (load || check) {
                 _cleanup_free_ char *message = NULL;
 
-                r = audit_rules_apply(config, NULL, &message);
+                r = load ? audit_rules_apply(config, NULL, &message) : audit_rules_verify(config, NULL, &message);
                 if (r < 0) {
                         log_error("%s", message ?: strerror(-r));
                         return r == -EROFS ? FSMONCTL_EXIT_RULES_LOCKED : EXIT_FAILURE;

@@ -111,6 +111,7 @@ sed -n 3p "$tmp/loaded" | grep -Eq -- '-F auid!=(-1|unset) -F auid>=1000 ' || fa
 [ "$(status backlog_wait_time)" = 1234 ] || fail "backlog_wait_time not set"
 [ "$(stat -c %a "$rules")" = 640 ] || fail "rules file mode"
 "$fsmonctl" rules --config "$conf" | cmp -s - "$rules" || fail "rules file differs from fsmonctl rules"
+"$fsmonctl" rules --check --config "$conf" 2>/dev/null || fail "--check does not see the loaded rules"
 
 echo "# 2. reload: same rules, no duplicates, no 'rule exists'"
 "$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "reload failed"; }
@@ -127,6 +128,12 @@ sed -n 3p "$tmp/changed" | grep -q -- '-F auid>=2000 -F auid<=2999 ' || fail "ne
 rm -f "$conf.d/50-users.conf"
 "$fsmonctl" rules --load --config "$conf" 2>/dev/null || fail "load back failed"
 fsmon_rules | cmp -s - "$tmp/loaded" || fail "kernel rules not back"
+
+# Someone else's -D -k fsmon: --check notices.
+auditctl -D -k fsmon >/dev/null
+if "$fsmonctl" rules --check --config "$conf" 2>"$tmp/out"; then fail "--check missed deleted rules"; fi
+grep -q "0 of fsmon's 4 audit rules are in the kernel" "$tmp/out" || { cat "$tmp/out"; fail "--check message"; }
+"$fsmonctl" rules --load --config "$conf" 2>/dev/null || fail "load after deletion failed"
 
 echo "# 4. injection attempts: refused, rules file and kernel unchanged"
 file_sum=$(sha256sum <"$rules")

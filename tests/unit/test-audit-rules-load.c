@@ -200,6 +200,40 @@ static void test_status_unreadable(void **state) {
         assert_false(augenrules_ran());
 }
 
+static void test_verify(void **state) {
+        _cleanup_(config_freep) Config *c = config_for_test("augenrules-ok");
+        MockKernel m = { .enabled_before = 1, .enabled_after = 1, .check_result = 1 };
+        AuditKernel k = { mock_get_enabled, mock_check_rules, &m };
+        char *msg = NULL;
+
+        /* Only looks: nothing written, nothing run. */
+        assert_int_equal(audit_rules_verify(c, &k, &msg), 0);
+        assert_non_null(strstr(msg, "4 audit rules are loaded"));
+        free(msg);
+        assert_int_equal(access(c->rules_file, F_OK), -1);
+        assert_false(augenrules_ran());
+
+        m = (MockKernel) { .enabled_before = 1, .check_result = 0, .check_found = 1 };
+        assert_int_equal(audit_rules_verify(c, &k, &msg), -ENOENT);
+        assert_non_null(strstr(msg, "1 of fsmon's 4"));
+        free(msg);
+
+        /* Locked without the rules: they cannot come before a reboot. */
+        m = (MockKernel) { .enabled_before = 2, .check_result = 0 };
+        assert_int_equal(audit_rules_verify(c, &k, &msg), -EROFS);
+        assert_non_null(strstr(msg, "locked"));
+        free(msg);
+
+        /* Locked with the rules in place: loaded. */
+        m = (MockKernel) { .enabled_before = 2, .check_result = 1 };
+        assert_int_equal(audit_rules_verify(c, &k, &msg), 0);
+        free(msg);
+
+        m = (MockKernel) { .enabled_before = 0, .check_result = 1 };
+        assert_int_equal(audit_rules_verify(c, &k, &msg), AUDIT_RULES_LOADED_DISABLED);
+        free(msg);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_loaded, setup),
@@ -209,6 +243,7 @@ int main(void) {
                 cmocka_unit_test_setup(test_augenrules_fails, setup),
                 cmocka_unit_test_setup(test_invalid_config, setup),
                 cmocka_unit_test_setup(test_status_unreadable, setup),
+                cmocka_unit_test_setup(test_verify, setup),
         };
         char script[1024];
         _cleanup_free_ char *cmd = NULL;
