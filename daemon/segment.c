@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -72,6 +73,11 @@ static int json_string(Json *j, const uint8_t **ret_start, size_t *ret_len, bool
         while (j->p < j->end) {
                 uint8_t c = *j->p;
 
+                /* Plain printable ASCII: the bulk of every record. */
+                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                        j->p++;
+                        continue;
+                }
                 if (c == '"') {
                         if (ret_start)
                                 *ret_start = start;
@@ -224,6 +230,7 @@ static int json_value(Json *j) {
 enum {
         F_OP, F_SERIAL, F_FSMON, F_FORMAT, F_SEQ, F_HOST, F_KEY_EPOCH, F_VERSION,
         F_FIRST_SERIAL, F_CREATED, F_PREV_HASH, F_RECORDS, F_LAST_SERIAL, F_HASH, F_LOST,
+        F_GAP_RECORDS, F_GAP_LOST,
         _F_MAX,
 };
 
@@ -243,7 +250,19 @@ static const char *const field_names[_F_MAX] = {
         [F_LAST_SERIAL] = "last_serial",
         [F_HASH] = "hash",
         [F_LOST] = "lost",
+        [F_GAP_RECORDS] = "gap_records",
+        [F_GAP_LOST] = "gap_lost",
 };
+
+#define L(s) (sizeof(s) - 1)
+static const uint8_t field_lens[_F_MAX] = {
+        [F_OP] = L("op"), [F_SERIAL] = L("serial"), [F_FSMON] = L("fsmon"), [F_FORMAT] = L("format"),
+        [F_SEQ] = L("seq"), [F_HOST] = L("host"), [F_KEY_EPOCH] = L("key_epoch"), [F_VERSION] = L("version"),
+        [F_FIRST_SERIAL] = L("first_serial"), [F_CREATED] = L("created"), [F_PREV_HASH] = L("prev_hash"),
+        [F_RECORDS] = L("records"), [F_LAST_SERIAL] = L("last_serial"), [F_HASH] = L("hash"), [F_LOST] = L("lost"),
+        [F_GAP_RECORDS] = L("gap_records"), [F_GAP_LOST] = L("gap_lost"),
+};
+#undef L
 
 typedef struct Field {
         const uint8_t *start;           /* string: contents without quotes; else the token */
@@ -283,7 +302,8 @@ static int line_parse(const uint8_t *line, size_t len, Field fields[static _F_MA
                         if (escaped)
                                 return -EBADMSG;
                         for (size_t i = 0; i < _F_MAX; i++)
-                                if (strlen(field_names[i]) == key_len && memcmp(field_names[i], key, key_len) == 0) {
+                                if (field_lens[i] == key_len && field_names[i][0] == key[0] &&
+                                    memcmp(field_names[i], key, key_len) == 0) {
                                         f = &fields[i];
                                         break;
                                 }
@@ -452,6 +472,9 @@ static int footer_parse(const Field f[static _F_MAX], SegmentFooter *ft) {
         if (field_u64(&f[F_SEQ], &ft->seq) < 0 ||
             field_u64(&f[F_RECORDS], &ft->records) < 0 ||
             field_u64(&f[F_LAST_SERIAL], &ft->last_serial) < 0 ||
+            field_u64(&f[F_GAP_RECORDS], &ft->gap_records) < 0 ||
+            field_u64(&f[F_GAP_LOST], &ft->gap_lost) < 0 ||
+            ft->gap_records > ft->records ||
             field_hash(&f[F_HASH], ft->hash) < 0)
                 return -EBADMSG;
         return 0;
@@ -488,8 +511,9 @@ int segment_footer_format(const SegmentFooter *f, char *buf, size_t size) {
         segment_hash_to_string(f->hash, hash);
         n = snprintf(buf, size,
                      "{\"fsmon\":\"end\",\"seq\":%" PRIu64 ",\"records\":%" PRIu64 ","
-                     "\"last_serial\":%" PRIu64 ",\"hash\":\"%s\"}\n",
-                     f->seq, f->records, f->last_serial, hash);
+                     "\"last_serial\":%" PRIu64 ",\"gap_records\":%" PRIu64 ",\"gap_lost\":%" PRIu64 ","
+                     "\"hash\":\"%s\"}\n",
+                     f->seq, f->records, f->last_serial, f->gap_records, f->gap_lost, hash);
         if (n < 0 || (size_t) n >= size)
                 return -EINVAL;
         return n;
@@ -566,6 +590,7 @@ static void reader_line(Reader *r, const uint8_t *line, size_t len) {
                 if (header_parse(line, len, &info->header) < 0)
                         return reader_damage(r, "not a valid fsmon segment header");
                 info->has_header = true;
+                info->header_bytes = len + 1;
                 reader_hash_line(r, line, len);
                 r->state = READER_RECORDS;
                 return;
@@ -588,6 +613,8 @@ static void reader_line(Reader *r, const uint8_t *line, size_t len) {
                                                      info->footer.records, info->records);
                         if (info->footer.last_serial != (info->records > 0 ? info->last_serial : info->header.first_serial))
                                 return reader_damage(r, "footer's last serial does not match the records");
+                        if (info->footer.gap_records != info->gap_records || info->footer.gap_lost != info->gap_lost)
+                                return reader_damage(r, "footer's gap counts do not match the records");
                         crypto_generichash_final(&st, h, sizeof(h));
                         if (sodium_memcmp(h, info->footer.hash, sizeof(h)) != 0)
                                 return reader_damage(r, "hash mismatch: content altered");
@@ -878,10 +905,39 @@ int segment_read_fd(int fd, SegmentReadFlags flags, SegmentRecordFunc func, void
         return q;
 }
 
-int segment_compress_fd(int in_fd, int out_fd, int level) {
+static int compress_frame(ZSTD_CCtx *c, int in_fd, int out_fd, uint64_t len, uint8_t *ibuf, uint8_t *obuf) {
+        int q = 0;
+
+        for (bool eof = false; !eof;) {
+                size_t want = (size_t) MIN((uint64_t) IO_CHUNK, len);
+                ssize_t n = want > 0 ? fileio_read_full(in_fd, ibuf, want) : 0;
+                ZSTD_inBuffer in;
+
+                if (n < 0)
+                        return (int) n;
+                len -= (uint64_t) n;
+                eof = (size_t) n < want || len == 0;
+                in = (ZSTD_inBuffer) { ibuf, (size_t) n, 0 };
+                for (;;) {
+                        ZSTD_outBuffer out = { obuf, ZSTD_CStreamOutSize(), 0 };
+                        size_t left = ZSTD_compressStream2(c, &out, &in, eof ? ZSTD_e_end : ZSTD_e_continue);
+
+                        if (ZSTD_isError(left))
+                                return -EIO;
+                        q = fileio_write_full(out_fd, obuf, out.pos);
+                        if (q < 0)
+                                return q;
+                        if (eof ? left == 0 : in.pos == in.size)
+                                break;
+                }
+        }
+        return 0;
+}
+
+int segment_compress_fd(int in_fd, int out_fd, int level, uint64_t header_bytes, uint64_t footer_offset) {
         _cleanup_free_ uint8_t *ibuf = NULL, *obuf = NULL;
         ZSTD_CCtx *c;
-        int q = 0;
+        int q;
 
         ibuf = malloc(IO_CHUNK);
         obuf = malloc(ZSTD_CStreamOutSize());
@@ -895,34 +951,136 @@ int segment_compress_fd(int in_fd, int out_fd, int level) {
                 ZSTD_freeCCtx(c);
                 return -EINVAL;
         }
-
-        for (bool eof = false; !eof;) {
-                ssize_t n = fileio_read_full(in_fd, ibuf, IO_CHUNK);
-                ZSTD_inBuffer in;
-
-                if (n < 0) {
-                        q = (int) n;
-                        break;
-                }
-                eof = (size_t) n < IO_CHUNK;
-                in = (ZSTD_inBuffer) { ibuf, (size_t) n, 0 };
-                for (;;) {
-                        ZSTD_outBuffer out = { obuf, ZSTD_CStreamOutSize(), 0 };
-                        size_t left = ZSTD_compressStream2(c, &out, &in, eof ? ZSTD_e_end : ZSTD_e_continue);
-
-                        if (ZSTD_isError(left)) {
-                                q = -EIO;
-                                break;
-                        }
-                        q = fileio_write_full(out_fd, obuf, out.pos);
-                        if (q < 0)
-                                break;
-                        if (eof ? left == 0 : in.pos == in.size)
-                                break;
-                }
-                if (q < 0)
-                        break;
-        }
+        if (header_bytes > 0 && footer_offset >= header_bytes) {
+                q = compress_frame(c, in_fd, out_fd, header_bytes, ibuf, obuf);
+                if (q >= 0)
+                        q = compress_frame(c, in_fd, out_fd, footer_offset - header_bytes, ibuf, obuf);
+                if (q >= 0)
+                        q = compress_frame(c, in_fd, out_fd, UINT64_MAX, ibuf, obuf);
+        } else
+                q = compress_frame(c, in_fd, out_fd, UINT64_MAX, ibuf, obuf);
         ZSTD_freeCCtx(c);
         return q;
+}
+
+/* ---- cheap metadata ----------------------------------------------------- */
+
+#define META_READ 1024U
+
+_printf_(2, 3)
+static int meta_damage(SegmentInfo *info, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(info->error, sizeof(info->error), fmt, ap);
+        va_end(ap);
+        return -EBADMSG;
+}
+
+/* Decompresses exactly one whole frame of at most META_READ bytes of text. */
+static ssize_t meta_frame(const uint8_t *p, size_t n, uint8_t *out, size_t out_size) {
+        size_t k;
+
+        if (n < 4 || p[0] != 0x28 || p[1] != 0xB5 || p[2] != 0x2F || p[3] != 0xFD)
+                return -EBADMSG;
+        k = ZSTD_findFrameCompressedSize(p, n);
+        if (ZSTD_isError(k))
+                return -EBADMSG;
+        k = ZSTD_decompress(out, out_size, p, k);
+        if (ZSTD_isError(k))
+                return -EBADMSG;
+        return (ssize_t) k;
+}
+
+/* A single complete line: its length without the newline, or -EBADMSG. */
+static ssize_t one_line(const uint8_t *p, size_t n) {
+        const uint8_t *nl;
+
+        if (n == 0 || p[n - 1] != '\n')
+                return -EBADMSG;
+        nl = memchr(p, '\n', n);
+        return nl == p + n - 1 ? (ssize_t) (n - 1) : -EBADMSG;
+}
+
+int segment_read_meta_fd(int fd, SegmentInfo *info) {
+        static const uint8_t zstd_magic[4] = { 0x28, 0xB5, 0x2F, 0xFD };
+        uint8_t head[META_READ], tail[META_READ], text[META_READ];
+        ssize_t hn, tn, len;
+        size_t tail_len;
+        struct stat st;
+        Field f[_F_MAX];
+
+        *info = (SegmentInfo) {};
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size < 8)
+                return meta_damage(info, "too short for a segment");
+
+        hn = pread(fd, head, MIN(sizeof(head), (size_t) st.st_size), 0);
+        if (hn < 0)
+                return -errno;
+        tail_len = MIN(sizeof(tail), (size_t) st.st_size);
+        tn = pread(fd, tail, tail_len, st.st_size - (off_t) tail_len);
+        if (tn < 0)
+                return -errno;
+        if ((size_t) tn != tail_len || hn < 8)
+                return meta_damage(info, "short read");
+        info->compressed = memcmp(head, zstd_magic, 4) == 0;
+
+        /* Header: the first line, or (compressed) the whole first frame. */
+        if (info->compressed) {
+                ssize_t k = meta_frame(head, (size_t) hn, text, sizeof(text));
+                if (k < 0 || (len = one_line(text, (size_t) k)) < 0)
+                        return meta_damage(info, "no header frame");
+        } else {
+                const uint8_t *nl = memchr(head, '\n', (size_t) hn);
+                if (!nl)
+                        return meta_damage(info, "no header line");
+                len = nl - head;
+                memcpy(text, head, (size_t) len);
+        }
+        if (header_parse(text, (size_t) len, &info->header) < 0)
+                return meta_damage(info, "not a valid fsmon segment header");
+        info->has_header = true;
+        info->header_bytes = (uint64_t) len + 1;
+
+        /* Footer: the last line, or the last frame, found from the end. */
+        len = -EBADMSG;
+        if (info->compressed) {
+                for (size_t i = tail_len - 4; i-- > 0 && len < 0;) {
+                        ssize_t k;
+                        if (memcmp(tail + i, zstd_magic, 4) != 0)
+                                continue;
+                        if (ZSTD_findFrameCompressedSize(tail + i, tail_len - i) != tail_len - i)
+                                continue;
+                        k = meta_frame(tail + i, tail_len - i, text, sizeof(text));
+                        if (k >= 0)
+                                len = one_line(text, (size_t) k);
+                }
+        } else if (tail[tail_len - 1] == '\n') {
+                size_t i = tail_len - 1;
+                while (i > 0 && tail[i - 1] != '\n')
+                        i--;
+                if (i > 0 || (size_t) st.st_size == tail_len) {
+                        len = (ssize_t) (tail_len - 1 - i);
+                        memmove(text, tail + i, (size_t) len);
+                }
+        }
+        if (len < 0)
+                return meta_damage(info, "no footer found at the end");
+        if (line_parse(text, (size_t) len, f) < 0 || footer_parse(f, &info->footer) < 0)
+                return meta_damage(info, "not a valid footer");
+        if (info->footer.seq != info->header.seq)
+                return meta_damage(info, "footer's seq %" PRIu64 " differs from header's %" PRIu64,
+                                   info->footer.seq, info->header.seq);
+        if (info->footer.records == 0 && info->footer.last_serial != info->header.first_serial)
+                return meta_damage(info, "empty segment with differing serials");
+        info->has_footer = true;
+        info->records = info->footer.records;
+        info->first_serial = info->header.first_serial;
+        info->last_serial = info->footer.last_serial;
+        info->gap_records = info->footer.gap_records;
+        info->gap_lost = info->footer.gap_lost;
+        memcpy(info->hash, info->footer.hash, SEGMENT_HASH_SIZE);
+        return 0;
 }

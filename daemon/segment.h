@@ -15,7 +15,8 @@
  *    "version":"0.1.0","first_serial":1234,"created":1700000000,"prev_hash":"<64 hex>"}
  *   {"op":"open","time":"1700000000.123","serial":1234,...}     <- records, one a line
  *   ...
- *   {"fsmon":"end","seq":7,"records":N,"last_serial":5678,"hash":"<64 hex>"}
+ *   {"fsmon":"end","seq":7,"records":N,"last_serial":5678,"gap_records":G,
+ *    "gap_lost":L,"hash":"<64 hex>"}
  *
  * (each on one line). Records are the contract's action objects: a JSON
  * object with a string "op" and an unsigned integer "serial"; header and
@@ -25,9 +26,11 @@
  * `zstdcat SEG | head -n -1 | b2sum -l 256`; since the header carries the
  * previous segment's hash ("prev_hash", zeros for the first ever), the hashes
  * chain: a server can tell a missing, reordered or altered segment.
- * Closed segments are zstd-compressed (one or more frames) or plain; the
- * reader tells them apart by the zstd magic number. The hash is over the
- * uncompressed text. */
+ * "records" counts every line between header and footer, gap records
+ * included; "gap_records" counts those, "gap_lost" sums their known "lost".
+ * Closed segments are zstd-compressed (one or more frames; fsmon writes the
+ * footer line as a frame of its own) or plain; the reader tells them apart
+ * by the zstd magic number. The hash is over the uncompressed text. */
 
 #define SEGMENT_FORMAT 1
 #define SEGMENT_HASH_SIZE 32U
@@ -54,6 +57,8 @@ typedef struct SegmentFooter {
         uint64_t seq;
         uint64_t records;
         uint64_t last_serial;
+        uint64_t gap_records;           /* gap records among the records */
+        uint64_t gap_lost;              /* the sum of their known "lost" counts */
         uint8_t hash[SEGMENT_HASH_SIZE];
 } SegmentFooter;
 
@@ -83,6 +88,7 @@ typedef struct SegmentInfo {
         bool compressed;
         bool has_header;
         bool has_footer;
+        uint64_t header_bytes;          /* length of the header line */
         SegmentHeader header;
         SegmentFooter footer;
 
@@ -121,8 +127,21 @@ int segment_read_fd(int fd, SegmentReadFlags flags, SegmentRecordFunc func, void
 int segment_read_buffer(const void *buf, size_t size, SegmentReadFlags flags,
                         SegmentRecordFunc func, void *userdata, SegmentInfo *info);
 
-/* Compresses everything from in_fd's current offset to its end into out_fd
- * (zstd, one frame, checksummed). */
-int segment_compress_fd(int in_fd, int out_fd, int level);
+/* Compresses everything from in_fd's current offset to its end into out_fd:
+ * zstd, checksummed; the header line (header_bytes), the records (up to
+ * footer_offset) and the footer line each in a frame of their own, so that
+ * segment_read_meta_fd() finds header and footer by reading the file's head
+ * and tail (header_bytes 0: one frame). */
+int segment_compress_fd(int in_fd, int out_fd, int level, uint64_t header_bytes, uint64_t footer_offset);
+
+/* Reads only a closed segment's header and footer: the first line, and the
+ * last line (plain) or the last frame (compressed) from the file's tail, so
+ * that listing a large spool costs a few reads per segment. Fills the header,
+ * footer, records, first/last serial and gap fields of info (hash = the
+ * footer's); checks that header and footer agree, not the content: that is
+ * segment_read_fd()'s job. Returns 0, -EBADMSG (info->error says why; the
+ * file may still be valid, e.g. compressed by another tool: read it fully),
+ * or another negative errno. */
+int segment_read_meta_fd(int fd, SegmentInfo *info);
 
 void segment_hash_to_string(const uint8_t hash[SEGMENT_HASH_SIZE], char ret[SEGMENT_HASH_STRING_MAX]);

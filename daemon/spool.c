@@ -64,6 +64,7 @@ struct Spool {
         int fd;
         char open_name[48];
         SegmentHeader header;
+        uint64_t header_bytes;
         uint64_t opened_usec;
         WriteState committed, pending;
         uint8_t *buf;
@@ -349,6 +350,7 @@ static int segment_begin(Spool *s, uint64_t first_serial) {
         n = segment_header_format(&s->header, line, sizeof(line));
         if (n < 0)
                 return n;
+        s->header_bytes = (uint64_t) n;
 
         /* O_EXCL: a file of that name is left from a run we did not
          * understand; never write into it. */
@@ -538,7 +540,8 @@ static int segment_compress(Spool *s, int fd, const char *plain, uint64_t seq, u
         if (lseek(fd, 0, SEEK_SET) < 0)
                 r = -errno;
         else
-                r = segment_compress_fd(fd, out, s->cfg.compress_level);
+                /* Only ever called while closing the open segment. */
+                r = segment_compress_fd(fd, out, s->cfg.compress_level, s->header_bytes, s->committed.bytes);
         if (r >= 0 && fstat(out, &st) < 0)
                 r = -errno;
         if (r < 0) {
@@ -634,6 +637,8 @@ static int segment_close_current(Spool *s) {
                 .seq = s->header.seq,
                 .records = s->committed.records,
                 .last_serial = s->committed.last_serial,
+                .gap_records = s->committed.gap_records,
+                .gap_lost = s->committed.gap_lost,
         };
         st = s->committed.hash;
         crypto_generichash_final(&st, f.hash, sizeof(f.hash));
@@ -849,6 +854,9 @@ int spool_maybe_rotate(Spool *s, uint64_t now) {
 
 /* ---- listing ------------------------------------------------------------ */
 
+static int spool_open_file(Spool *s, const char *name, int flags, int *ret_fd);
+static void spool_quarantine(Spool *s, const char *name, const char *why);
+
 int spool_list(Spool *s, SpoolSegment **ret, size_t *ret_n) {
         SpoolSegment *copy = NULL;
 
@@ -898,6 +906,40 @@ int spool_mark_uploaded(Spool *s, const char *name) {
                 return -errno;
         segments_remove(s, (size_t) i);
         return fileio_fsync_dir(s->dir_fd);
+}
+
+int spool_verify_segment(Spool *s, const char *name) {
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t i = segments_find(s, name);
+        SpoolSegment seg;
+        SegmentInfo info;
+        char why[200], reason[300];
+        int r;
+
+        if (i < 0)
+                return (int) i;
+        seg = s->segments[i];
+        r = spool_open_file(s, name, O_RDONLY, &fd);
+        if (r < 0)
+                return r;
+        r = segment_read_fd(fd, 0, NULL, NULL, &info);
+        if (r < 0 && r != -EBADMSG)
+                return r;
+        if (r == 0 && (info.records != seg.records || memcmp(info.hash, seg.hash, SEGMENT_HASH_SIZE) != 0)) {
+                r = -EBADMSG;
+                (void) snprintf(info.error, sizeof(info.error), "changed since the spool listed it");
+        }
+        if (r == 0)
+                return 0;
+
+        (void) snprintf(why, sizeof(why), "%s", info.error);
+        spool_quarantine(s, name, why);
+        segments_remove(s, (size_t) i);
+        (void) snprintf(reason, sizeof(reason), "spool segment %s quarantined: %s", name, why);
+        /* Its footer said what it held: that much is lost for the upload. */
+        lost_add(s, seg.records - seg.gap_records, false, reason, true);
+        lost_add(s, seg.gap_lost, false, reason, false);
+        return -EBADMSG;
 }
 
 void spool_get_stats(Spool *s, SpoolStats *ret) {
@@ -1011,7 +1053,16 @@ static int recover_closed(Spool *s, const Entry *e) {
                 (void) snprintf(why, sizeof(why), "not a regular file of ours: %s", strerror(-r));
                 goto bad;
         }
-        r = segment_read_fd(fd, 0, NULL, NULL, &info);
+        /* Header and footer only: a full check of every segment would make
+         * the start of a large spool take minutes. The content is checked
+         * before upload (spool_verify_segment()). A file whose ends cannot
+         * be read that way (compressed by another tool, say) is read fully. */
+        r = segment_read_meta_fd(fd, &info);
+        if (r == -EBADMSG) {
+                if (lseek(fd, 0, SEEK_SET) < 0)
+                        return -errno;
+                r = segment_read_fd(fd, 0, NULL, NULL, &info);
+        }
         if (r == -EBADMSG) {
                 (void) snprintf(why, sizeof(why), "%s", info.error);
                 goto bad;
@@ -1156,6 +1207,7 @@ static int recover_open(Spool *s, const Entry *e) {
         s->fd = TAKE_FD(fd);
         (void) snprintf(s->open_name, sizeof(s->open_name), "%s", e->name);
         s->header = info.header;
+        s->header_bytes = info.header_bytes;
         s->committed = (WriteState) {
                 .hash = info.hash_state,
                 .records = info.records,

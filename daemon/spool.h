@@ -120,7 +120,8 @@ typedef struct SpoolStats {
 
 /* Opens the spool, recovers what an earlier run left: a torn tail of the open
  * segment is cut (saved under quarantine/) and counted in a gap record, the
- * segment closed; a damaged closed segment is quarantined and reported. Logs
+ * segment closed; a closed segment whose header or footer is damaged is
+ * quarantined and reported (damage inside: spool_verify_segment()). Logs
  * what it recovered. Errors: -EBUSY (another process has the spool), -EINVAL
  * (bad config), -EPERM/-ELOOP (unsafe directory), I/O errors. */
 int spool_open(const SpoolConfig *config, Spool **ret);
@@ -152,6 +153,14 @@ int spool_list(Spool *s, SpoolSegment **ret, size_t *ret_n);
 
 /* Opens a closed segment for reading (O_RDONLY, O_NOFOLLOW, via the dir fd). */
 int spool_open_segment(Spool *s, const char *name, int *ret_fd);
+
+/* Reads a closed segment fully and checks it (every record, the hash, the
+ * footer against the listing). Call it before uploading a segment: the start
+ * of the spool reads only the segments' headers and footers. A damaged one is
+ * quarantined, logged, removed from the list, its records counted in a gap
+ * record: returns -EBADMSG, and the caller skips it. -ENOENT when name is not
+ * a closed segment of this spool. */
+int spool_verify_segment(Spool *s, const char *name);
 
 /* Removes a closed segment after a successful upload (unlink + fsync of the
  * directory). -ENOENT when name is not a closed segment of this spool. */

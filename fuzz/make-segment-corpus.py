@@ -19,15 +19,28 @@ def record(serial, op="read", extra=""):
     return ('{"op":"%s","time":"1700000000.%03d","serial":%d,"pid":42,"path":"/AbC/dEf","fd":3,'
             '"offset":%d,"bytes":4096%s}\n' % (op, serial % 1000, serial, serial * 4096, extra)).encode()
 
-def footer(body, seq=1, records=None, last=None, hash_=None):
+def footer(body, seq=1, records=None, last=None, hash_=None, gaps=None, gap_lost=None):
     lines = body.split(b"\n")[1:-1]
+    if gaps is None or gap_lost is None:
+        g = l = 0
+        for line in lines:
+            try:
+                o = json.loads(line)
+            except Exception:
+                continue
+            if isinstance(o, dict) and o.get("op") == "gap":
+                g += 1
+                if isinstance(o.get("lost"), int):
+                    l += o["lost"]
+        gaps = g if gaps is None else gaps
+        gap_lost = l if gap_lost is None else gap_lost
     if records is None:
         records = len(lines)
     if last is None:
         last = json.loads(lines[-1])["serial"] if lines else json.loads(body.split(b"\n")[0])["first_serial"]
     h = hash_ if hash_ is not None else hashlib.blake2b(body, digest_size=32).hexdigest()
-    return ('{"fsmon":"end","seq":%d,"records":%s,"last_serial":%s,"hash":"%s"}\n'
-            % (seq, records, last, h)).encode()
+    return ('{"fsmon":"end","seq":%d,"records":%s,"last_serial":%s,"gap_records":%s,"gap_lost":%s,"hash":"%s"}\n'
+            % (seq, records, last, gaps, gap_lost, h)).encode()
 
 def segment(n=5, first=100, **kw):
     body = header(first=first, **kw) + b"".join(record(first + i) for i in range(n))
@@ -44,10 +57,16 @@ good = segment()
 put("good-plain", good)
 put("good-zstd", zstd(good))
 put("good-zstd-two-frames", zstd(good[:200]) + zstd(good[200:]))
+# fsmon's own layout: header, records and footer each a frame
+hl = good.index(b"\n") + 1
+fo = good.rindex(b'{"fsmon":"end"')
+put("good-zstd-fsmon-frames", zstd(good[:hl]) + zstd(good[hl:fo]) + zstd(good[fo:]))
 body = header(first=7)
 put("good-empty", body + footer(body))
-body = header(first=9) + b'{"op":"gap","time":"1700000000.000","serial":9,"lost":null,"reason":"a \\"quoted\\" reason"}\n' + record(10)
+body = header(first=9) + b'{"op":"gap","time":"1700000000.000","serial":9,"lost":null,"reason":"a \\"quoted\\" reason"}\n' + record(10) + b'{"op":"gap","time":"1700000000.000","serial":10,"lost":7,"reason":"x"}\n'
 put("good-gap", body + footer(body))
+put("bad-gap-counts", body + footer(body, gaps=1))
+put("bad-gap-lost", body + footer(body, gap_lost=8))
 body = header(first=5) + record(5, extra=',"comm":"caf\u00e9 \\u00e9","nested":{"a":[1,2.5e3,-0.1,true,false,null]}'.encode().decode())
 put("good-unicode", body + footer(body))
 
@@ -108,5 +127,7 @@ put("bad-zstd-bitflip", bytes(flip))
 # refuse it without allocating by it.
 put("bad-zstd-huge-window", bytes([0x28, 0xB5, 0x2F, 0xFD, 0x00, 0xF8]) + b"\0" * 16)
 put("bad-zstd-trailing-garbage", z + b"garbage")
+f3 = bytearray(zstd(good[:hl]) + zstd(good[hl:fo]) + zstd(good[fo:])); f3[-8] ^= 0x01
+put("bad-zstd-footer-frame-flip", bytes(f3))
 put("bad-not-json", b"hello\nworld\n")
 put("bad-binary", bytes(range(256)))

@@ -112,7 +112,7 @@ static void test_compressed(void **state) {
         assert_true(in >= 0 && out >= 0);
         assert_int_equal(write(in, b.data, b.len), (ssize_t) b.len);
         assert_int_equal(lseek(in, 0, SEEK_SET), 0);
-        assert_int_equal(segment_compress_fd(in, out, 3), 0);
+        assert_int_equal(segment_compress_fd(in, out, 3, 0, 0), 0);
         assert_int_equal(fstat(out, &st), 0);
         /* JSON Lines of this kind compress well. */
         assert_true((size_t) st.st_size * 5 < b.len);
@@ -128,6 +128,62 @@ static void test_compressed(void **state) {
 
 /* Every proper prefix of a closed segment is damage; as an unfinished
  * segment, every prefix keeps exactly the complete records it holds. */
+static int memfd_with(const void *data, size_t len) {
+        int fd = memfd_create("seg", MFD_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, data, len), (ssize_t) len);
+        assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+        return fd;
+}
+
+/* The cheap listing read agrees with the full read, plain and in fsmon's
+ * three-frame zstd layout, and refuses what it cannot vouch for. */
+static void test_meta(void **state) {
+        Buf b = make_segment(300, 40, true);
+        size_t header_bytes = (size_t) (strchr(b.data, '\n') - b.data) + 1;
+        size_t footer_offset = (size_t) (strstr(b.data, "{\"fsmon\":\"end\"") - b.data);
+        SegmentInfo full, meta;
+        int in = memfd_with(b.data, b.len), out;
+
+        assert_int_equal(segment_read_fd(in, 0, NULL, NULL, &full), 0);
+        assert_int_equal(segment_read_meta_fd(in, &meta), 0);
+        assert_false(meta.compressed);
+        assert_int_equal(meta.records, 300);
+        assert_int_equal(meta.first_serial, 40);
+        assert_int_equal(meta.last_serial, 339);
+        assert_int_equal(meta.header_bytes, header_bytes);
+        assert_memory_equal(meta.hash, full.hash, SEGMENT_HASH_SIZE);
+
+        out = memfd_create("z", MFD_CLOEXEC);
+        assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+        assert_int_equal(segment_compress_fd(in, out, 1, header_bytes, footer_offset), 0);
+        assert_int_equal(segment_read_meta_fd(out, &meta), 0);
+        assert_true(meta.compressed);
+        assert_int_equal(meta.records, 300);
+        assert_memory_equal(meta.hash, full.hash, SEGMENT_HASH_SIZE);
+        assert_int_equal(lseek(out, 0, SEEK_SET), 0);
+        assert_int_equal(segment_read_fd(out, 0, NULL, NULL, &full), 0);
+        close(out);
+
+        /* one frame: valid, but not readable cheaply */
+        out = memfd_create("z1", MFD_CLOEXEC);
+        assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+        assert_int_equal(segment_compress_fd(in, out, 1, 0, 0), 0);
+        assert_int_equal(segment_read_meta_fd(out, &meta), -EBADMSG);
+        close(out);
+        close(in);
+
+        /* truncated: no footer */
+        in = memfd_with(b.data, b.len - 1);
+        assert_int_equal(segment_read_meta_fd(in, &meta), -EBADMSG);
+        close(in);
+        in = memfd_with(b.data, footer_offset);
+        assert_int_equal(segment_read_meta_fd(in, &meta), -EBADMSG);
+        close(in);
+        free(b.data);
+}
+
 static void test_truncations(void **state) {
         Buf b = make_segment(20, 500, true);
         const char *footer = strstr(b.data, "{\"fsmon\":\"end\"");
@@ -337,6 +393,7 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_compressed),
+                cmocka_unit_test(test_meta),
                 cmocka_unit_test(test_truncations),
                 cmocka_unit_test(test_bit_flips),
                 cmocka_unit_test(test_open_segment_damage),

@@ -459,6 +459,7 @@ static void test_damaged_closed_segment(void **state) {
         ReadBack rb;
         char path[600], qpath[700];
         struct stat sb;
+        uint64_t seg2_records = 0;
 
         cfg.max_segment_bytes = 4096;
         assert_int_equal(spool_open(&cfg, &s), 0);
@@ -470,9 +471,23 @@ static void test_damaged_closed_segment(void **state) {
         assert_int_equal(stat(path, &sb), 0);
         flip_byte(path, sb.st_size / 2);
 
+        /* Damage inside: the start reads only headers and footers; the check
+         * before upload finds it. */
         assert_int_equal(spool_open(&cfg, &s), 0);
         spool_get_stats(s, &st);
+        assert_int_equal(st.quarantined, 0);
+        assert_int_equal(spool_list(s, &list, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+                int r = spool_verify_segment(s, list[i].name);
+                assert_int_equal(r, list[i].seq == 2 ? -EBADMSG : 0);
+                if (list[i].seq == 2)
+                        seg2_records = list[i].records;
+        }
+        assert_int_equal(spool_verify_segment(s, "seg-000000000002.jsonl.zst"), -ENOENT);
+        free(list);
+        spool_get_stats(s, &st);
         assert_int_equal(st.quarantined, 1);
+        assert_int_equal(st.records_lost, seg2_records);
         assert_int_equal(spool_list(s, &list, &n), 0);
         for (size_t i = 0; i < n; i++)
                 assert_int_not_equal(list[i].seq, 2);
@@ -486,13 +501,24 @@ static void test_damaged_closed_segment(void **state) {
         /* The rest is intact, and a gap record says what happened. */
         rb = read_back(c->spool);
         assert_int_equal(rb.gaps, 1);
-        assert_true(rb.gap_unknown);
+        assert_false(rb.gap_unknown);
+        assert_int_equal(rb.n + rb.gap_lost, 200);
         assert_non_null(strstr(rb.last_gap_reason, "seg-000000000002.jsonl.zst quarantined"));
         assert_true(rb.n > 150 && rb.n < 200);
         for (size_t i = 1; i < rb.n; i++)
                 assert_true(rb.serials[i] > rb.serials[i - 1]);
         assert_true(rb.content_ok);
         free(rb.serials);
+
+        /* Damage at the end: found at the start already. */
+        snprintf(path, sizeof(path), "%s/seg-000000000003.jsonl.zst", c->spool);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(truncate(path, sb.st_size - 3), 0);
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        spool_get_stats(s, &st);
+        assert_int_equal(st.quarantined, 1);
+        assert_int_equal(spool_close(s), 0);
+        assert_int_equal(access(path, F_OK), -1);
 }
 
 /* Each damaged corpus file, planted as a closed segment, is quarantined with
@@ -520,6 +546,8 @@ static void test_corpus_quarantine(void **state) {
                          c->spool, c->spool, corpus_dir, de->d_name, c->spool);
                 assert_int_equal(system(cmd), 0);
                 assert_int_equal(spool_open(&cfg, &s), 0);
+                if (spool_verify_segment(s, "seg-000000000001.jsonl") == 0)
+                        assert_false(is_bad);
                 spool_get_stats(s, &st);
                 if (st.quarantined != (is_bad ? 1u : 0u))
                         fail_msg("%s: quarantined %u", de->d_name, st.quarantined);
