@@ -64,6 +64,7 @@ struct Report {
         ReportOpStat ops[OPS_MAX];
         size_t n_ops;
         ReportOpStat ops_other;
+        size_t last_op;
         ReportOpStat ops_out[OPS_MAX + 1];
 
         Keyed tables[_REPORT_TABLE_MAX];
@@ -512,9 +513,17 @@ ReportOpClass report_op_class(const char *op, size_t len) {
 static int op_count(Report *r, const char *op, size_t len, uint64_t bytes) {
         ReportOpStat *o = NULL;
 
+        /* Mostly the same op as the record before. */
+        if (r->last_op < r->n_ops && strncmp(r->ops[r->last_op].name, op, len) == 0 &&
+            r->ops[r->last_op].name[len] == 0) {
+                r->ops[r->last_op].count++;
+                r->ops[r->last_op].bytes += bytes;
+                return 0;
+        }
         for (size_t i = 0; i < r->n_ops; i++)
                 if (strncmp(r->ops[i].name, op, len) == 0 && r->ops[i].name[len] == 0) {
                         o = &r->ops[i];
+                        r->last_op = i;
                         break;
                 }
         if (!o) {
