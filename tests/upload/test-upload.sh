@@ -61,6 +61,16 @@ same_tree() {
 
 log_mark() { wc -c <"$UP_DIR/sshd.log"; }
 log_since() { tail -c +$(($1 + 1)) "$UP_DIR/sshd.log"; }
+# Waits (10 s at most) until sshd's log after mark $1 matches $2: sshd
+# writes it through its monitor, a little after the client is gone.
+log_wait() {
+        local i
+        for i in $(seq 100); do
+                log_since "$1" | grep -q -- "$2" && return 0
+                sleep 0.1
+        done
+        return 1
+}
 
 # --- 1. right password: server files byte-identical, local spool emptied ----
 t=$UP_DIR/t1
@@ -77,7 +87,7 @@ else
         fail "right password"; cat "$t/out"
 fi
 # The log check of case 3 must be able to see password attempts.
-log_since "$mark" | grep -q 'method password' || fail "sshd log shows no password attempt for a real login (LogLevel?)"
+log_wait "$mark" 'method password' || fail "sshd log shows no password attempt for a real login (LogLevel?)"
 
 # --- 2. wrong password: refused, nothing changed on either side -------------
 t=$UP_DIR/t2
@@ -105,7 +115,8 @@ printf '[127.0.0.2]:%s %s\n' "$UP_PORT" "$(cut -d' ' -f1,2 "$UP_DIR/hostkey.pub"
 for kind in changed othertype unknown; do
         mark=$(log_mark)
         run "$t/out-$kind" "$UP_PASSWORD" --known-hosts "$t/$kind" --host-id host3 --spool "$t/spool"
-        sleep 0.3       # let sshd finish logging the connection
+        # The preauth child's log ends when it does: all it would log is in.
+        log_wait "$mark" 'child log fd closed' || fail "host key $kind: sshd did not log the end of the connection"
         log=$(log_since "$mark")
         if [ "$(field result "$t/out-$kind")" = HostKeyMismatch ] &&
            [ "$(field error "$t/out-$kind")" = org.fsmon1.Error.HostKeyMismatch ] &&
@@ -169,6 +180,48 @@ if [ "$(field result "$t/out2")" = ok ] && same_tree "$t/ref" "$UP_REMOTE/host4"
         pass "after the kill: every segment delivered exactly once, no .part left"
 else
         fail "upload after the kill"; cat "$t/out2"
+fi
+
+# --- 4b. a stalled server (session processes stopped): the stall timeout ----
+t=$UP_DIR/t4b
+make_spool "$t/spool" 16777216 16777216
+before_local=$(snapshot "$t/spool")
+run "$t/out" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host4b --spool "$t/spool" \
+        --chunk 8192 --requests 2 --stall-timeout 3 &
+driver_pid=$!
+stopped=""
+for _ in $(seq 600); do
+        if [ -n "$(find "$UP_REMOTE/host4b" -name '*.part' -size +1k 2>/dev/null)" ]; then
+                stopped=$(up_descendants "$UP_SSHD_PID")
+                for p in $stopped; do kill -STOP "$p" 2>/dev/null; done
+                break
+        fi
+        kill -0 "$driver_pid" 2>/dev/null || break
+        sleep 0.05
+done
+start=$SECONDS
+wait "$driver_pid"
+took=$((SECONDS - start))
+for p in $stopped; do kill -CONT "$p" 2>/dev/null; done
+if [ -n "$stopped" ] && [ "$(field result "$t/out")" = ETIMEDOUT ] &&
+   [ "$(field error "$t/out")" = org.fsmon1.Error.Timeout ] && [ "$took" -le 15 ] &&
+   [ "$(snapshot "$t/spool")" = "$before_local" ]; then
+        pass "stalled server: $(field message "$t/out") (after ${took}s), spool intact"
+else
+        fail "stalled server (took ${took}s)"; cat "$t/out"
+fi
+
+# --- 4c. nobody listening: a clear connection error -------------------------
+port=$(up_free_port)
+printf '%s\n' "$UP_PASSWORD" | "$driver" --host 127.0.0.1 --port "$port" --user "$UP_USER" \
+        --remote-dir "$UP_REMOTE" --known-hosts "$UP_KNOWN_HOSTS" --host-id host4c \
+        --spool "$t/spool" >"$t/out-refused" 2>&1
+if [ "$(field result "$t/out-refused")" = ECONNREFUSED ] &&
+   [ "$(field error "$t/out-refused")" = org.fsmon1.Error.ConnectionFailed ] &&
+   [ "$(snapshot "$t/spool")" = "$before_local" ]; then
+        pass "server down: $(field message "$t/out-refused")"
+else
+        fail "server down"; cat "$t/out-refused"
 fi
 
 # --- 5. crash leftovers: final name present (not removed locally), .part ----
@@ -263,13 +316,14 @@ fi
 t=$UP_DIR/t9
 make_spool "$t/spool" 100000
 cp -a "$t/spool" "$t/ref"
-if [ -e /etc/pam.d/sshd ] && exec {lockfd}>/tmp/fsmon-audit.lock && flock -w 120 "$lockfd"; then
+if [ -e /etc/pam.d/sshd ] && exec {lockfd}>/tmp/fsmon-audit.lock && flock -w 30 "$lockfd"; then
         up_sshd_stop
         UP_USE_PAM=yes UP_PASSWORD_AUTH=no UP_KBDINT_AUTH=yes up_write_config
         if up_sshd_start; then
                 mark=$(log_mark)
                 run "$t/out-wrong" "not-$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host9 --spool "$t/spool"
                 run "$t/out" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host9 --spool "$t/spool"
+                log_wait "$mark" 'Accepted keyboard-interactive'
                 up_sshd_stop
                 log=$(log_since "$mark")
                 if [ "$(field result "$t/out-wrong")" = WrongPassword ] && [ "$(field result "$t/out")" = ok ] &&
