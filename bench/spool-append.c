@@ -6,8 +6,9 @@
  *
  *   spool-append FILE DIR FSYNC(always|interval|close) COMPRESS_LEVEL BATCH [open]
  *
- * "open" then times spool_open() on the result (the recovery pass that
- * validates every closed segment). The input is read into memory first, so
+ * "open" then times spool_open() on the result (the start: headers and
+ * footers of the closed segments) and spool_verify_segment() on each (the
+ * full check before upload). The input is read into memory first, so
  * only the spool is timed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +43,7 @@ int main(int argc, char *argv[]) {
         char *line = NULL;
         size_t cap = 0;
         ssize_t k;
-        double t0, t_append, t_close, t_open = 0;
+        double t0, t_append, t_close, t_open = 0, t_verify = 0;
         FILE *f;
         int r;
 
@@ -137,14 +138,22 @@ int main(int argc, char *argv[]) {
                 return 2;
         for (size_t i = 0; i < n_segments; i++)
                 disk += list[i].size;
+        if (argc > 6) {
+                /* The full check the uploader runs before sending. */
+                t0 = now();
+                for (size_t i = 0; i < n_segments; i++)
+                        if (spool_verify_segment(s, list[i].name) < 0)
+                                return 2;
+                t_verify = now() - t0;
+        }
         spool_free(s);
 
         /* records/s counts the whole job: appends, flushes, fsyncs, rotation,
          * compression and the final close. */
         printf("records %zu input_bytes %zu disk_bytes %" PRIu64 " segments %zu append_s %.3f total_s %.3f "
-               "records_per_s %.0f bytes_per_record %.1f open_s %.3f rejected %" PRIu64 "\n",
+               "records_per_s %.0f bytes_per_record %.1f open_s %.3f verify_s %.3f rejected %" PRIu64 "\n",
                n_lines, input_bytes, disk, n_segments, t_append, t_close,
-               (double) n_lines / t_close, (double) disk / (double) n_lines, t_open, rejected);
+               (double) n_lines / t_close, (double) disk / (double) n_lines, t_open, t_verify, rejected);
         for (size_t i = 0; i < n_lines; i++)
                 free(lines[i]);
         free(lines);
