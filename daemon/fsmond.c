@@ -11,8 +11,10 @@
 
 #include "log.h"
 #include "manager.h"
+#include "service.h"
 
 static const char *arg_config = NULL;
+static bool arg_load_rules = true;
 
 static void help(void) {
         printf("Usage: fsmond [OPTIONS]\n"
@@ -22,17 +24,20 @@ static void help(void) {
                "\n"
                "  -c, --config FILE   read FILE instead of /etc/fsmon/fsmon.conf\n"
                "  -d, --debug         log debug messages\n"
+               "      --no-load-rules only check that fsmon's audit rules are loaded\n"
+               "                      (the unit loads them outside the sandbox)\n"
                "  -h, --help          show this help\n"
                "      --version       show the version\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100 };
+        enum { ARG_VERSION = 0x100, ARG_NO_LOAD_RULES };
         static const struct option options[] = {
                 { "config",  required_argument, NULL, 'c'         },
                 { "debug",   no_argument,       NULL, 'd'         },
                 { "help",    no_argument,       NULL, 'h'         },
                 { "version", no_argument,       NULL, ARG_VERSION },
+                { "no-load-rules", no_argument, NULL, ARG_NO_LOAD_RULES },
                 {}
         };
         int c;
@@ -48,6 +53,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'h':
                         help();
                         return 0;
+                case ARG_NO_LOAD_RULES:
+                        arg_load_rules = false;
+                        break;
                 case ARG_VERSION:
                         printf("fsmond %s\n", FSMON_VERSION);
                         return 0;
@@ -64,6 +72,7 @@ static int parse_argv(int argc, char *argv[]) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(service_freep) Service *service = NULL;
         int r;
 
         log_set_prefix("fsmond");
@@ -84,13 +93,18 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        /* Capture, spool, reload and upload attach here (manager_attach_*()). */
+        /* Config, key, spool, capture, reload and upload attach here. */
+        r = service_new(m, &(ServiceOptions) { .config_path = arg_config, .load_rules = arg_load_rules },
+                        &service);
+        if (r < 0)
+                return EXIT_FAILURE;
 
         r = manager_startup(m);
         if (r < 0)
                 return EXIT_FAILURE;
 
-        manager_set_state(m, MANAGER_RUNNING);
+        /* Sets RUNNING, or DEGRADED with the reason. */
+        service_start(service);
 
         r = manager_run(m);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -98,6 +98,8 @@ struct Tracker {
 
         size_t max_processes;
         char **include, **exclude;
+        bool (*path_filter)(const char *path, void *userdata);
+        void *path_filter_userdata;
         bool with_ids;
 
         Process **buckets;
@@ -160,6 +162,8 @@ int tracker_new(const TrackerOptions *o, TrackerEmit emit, void *userdata, Track
         t->userdata = userdata;
         t->max_processes = o && o->max_processes ? o->max_processes : TRACKER_MAX_PROCESSES_DEFAULT;
         t->with_ids = o && o->with_ids;
+        t->path_filter = o ? o->path_filter : NULL;
+        t->path_filter_userdata = o ? o->path_filter_userdata : NULL;
         t->n_buckets = 1;
         while (t->n_buckets < t->max_processes)
                 t->n_buckets <<= 1;
@@ -185,6 +189,8 @@ void tracker_set_fd_resolver(Tracker *t, TrackerFdResolver resolver, void *userd
 /* ---- open file descriptions ---- */
 
 static bool path_recorded(const Tracker *t, const char *path, size_t len) {
+        if (t->path_filter)
+                return !path || t->path_filter(path, t->path_filter_userdata);
         if (!path)
                 return !t->include;
         if (t->exclude)
@@ -544,19 +550,40 @@ static void fd_install(Tracker *t, FdTable *ft, int fd, OpenFile *f, bool cloexe
 
 /* ---- the syscalls ---- */
 
+/* Whether new_ppid is where p went when its parent died: init, or an
+ * ancestor of its old parent (a subreaper); or the old parent is unknown. */
+static bool process_is_reparented(Tracker *t, const Process *p, uint32_t new_ppid) {
+        const Process *a = process_find(t, p->ppid);
+
+        if (!a || new_ppid == 1)
+                return true;
+        for (unsigned i = 0; a && i < 64; i++) {
+                if (a->ppid == new_ppid)
+                        return true;
+                a = process_find(t, a->ppid);
+        }
+        return false;
+}
+
 static Process *process_get(Tracker *t, const AuditEvent *ev) {
         Process *p = process_find(t, ev->pid), *parent;
 
         if (p && p->ppid != ev->ppid) {
-                /* Either the parent died and the process was reparented (keep
-                 * its table), or the pid was reused by a new process whose
-                 * predecessor died without exit_group (a signal): the old
-                 * parent still being alive tells the two apart. */
-                if (process_find(t, p->ppid)) {
+                /* Either the parent died and the process was reparented to
+                 * an ancestor (init or a subreaper; keep its table), or the
+                 * pid was reused by a new process whose predecessor died
+                 * without exit_group (a signal). */
+                if (process_is_reparented(t, p, ev->ppid)) {
+                        Process *old = process_find(t, p->ppid);
+                        /* Reparenting means the old parent is gone, even if
+                         * no exit_group said so (killed by a signal). */
+                        if (old && old != p)
+                                process_remove(t, old);
+                        p->ppid = ev->ppid;
+                } else {
                         process_remove(t, p);
                         p = NULL;
-                } else
-                        p->ppid = ev->ppid;
+                }
         }
         if (p) {
                 process_touch(t, p);
@@ -1031,7 +1058,7 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
         case SYSCALL_CLOSE:
                 if (!fd_table_get(p->table, (int) (int32_t) ev->a[0])) {
                         /* Never seen opened: still a close, of an unknown file. */
-                        if (!t->include) {
+                        if (path_recorded(t, NULL, 0)) {
                                 Action a;
                                 action_init(t, &a, ACTION_CLOSE);
                                 a.fd = (int) (int32_t) ev->a[0];

@@ -37,8 +37,12 @@ typedef int (*TrackerFdResolver)(uint32_t pid, int fd, TrackerFdInfo *ret, void 
 
 typedef struct TrackerOptions {
         size_t max_processes;           /* 0: TRACKER_MAX_PROCESSES_DEFAULT */
-        char *const *include;           /* path prefixes; NULL or empty: all */
-        char *const *exclude;           /* path prefixes never recorded */
+        char *const *include;           /* path prefixes, NULL-terminated; NULL or empty: all */
+        char *const *exclude;           /* path prefixes never recorded, NULL-terminated */
+        /* Instead of include/exclude: whether actions on a file are recorded
+         * (the daemon passes config_path_is_monitored()). */
+        bool (*path_filter)(const char *path, void *userdata);
+        void *path_filter_userdata;
         bool with_ids;                  /* add ppid, auid, uid, comm to records */
 } TrackerOptions;
 

@@ -323,6 +323,28 @@ static void test_pid_reuse(void **state) {
         tracker_free(t);
 }
 
+static void test_reparent(void **state) {
+        /* 10 forks 11, 11 opens a file and forks 12, 11 is killed (no
+         * exit_group): 12 is adopted by its grandparent 10, a subreaper. */
+        Tracker *t = tracker(0);
+
+        sc(t, 10, 1, NR_fork, 11, 0, 0, 0, 0);
+        AuditEvent ev = { .serial = ++serial, .has_syscall = true, .arch = AUDIT_ARCH_X86_64_VALUE,
+                          .syscall = NR_open, .has_exit = true, .success = true, .exit = 5,
+                          .pid = 11, .ppid = 10, .cwd = "\"/\"", .n_paths = 1 };
+        ev.paths[0] = (AuditPathRecord) { .name = "\"/orphan\"", .nametype = "NORMAL", .mode = REG, .has_mode = true };
+        tracker_handle_event(t, &ev);
+        sc(t, 11, 10, NR_read, 2, 5, 0, 2, 0);
+        sc(t, 11, 10, NR_fork, 12, 0, 0, 0, 0);
+        sc(t, 12, 10, NR_read, 4, 5, 0, 4, 0);            /* reparented to 10 */
+        expect(n_recs - 1, ACTION_READ, 12, 5, "/orphan", 2, 4);
+
+        TrackerStats st;
+        tracker_get_stats(t, &st);
+        assert_int_equal(st.processes, 2);                /* 11 is gone */
+        tracker_free(t);
+}
+
 static void test_filter(void **state) {
         char *include[] = { (char *) "/home", NULL }, *exclude[] = { (char *) "/home/u/.cache", NULL };
         TrackerOptions o = { .include = include, .exclude = exclude };
@@ -355,6 +377,7 @@ int main(void) {
                 cmocka_unit_test(test_unknown_fd),
                 cmocka_unit_test(test_lru_bound),
                 cmocka_unit_test(test_pid_reuse),
+                cmocka_unit_test(test_reparent),
                 cmocka_unit_test(test_filter),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

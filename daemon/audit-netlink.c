@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <libaudit.h>
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "audit-netlink.h"
+
+#ifndef AUDIT_NLGRP_READLOG
+#define AUDIT_NLGRP_READLOG 1
+#endif
+
+/* Large enough to absorb a burst while the loop is busy; root can exceed
+ * rmem_max with SO_RCVBUFFORCE. */
+#define RCVBUF_SIZE (64 * 1024 * 1024)
+#define RECV_SIZE (MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)
+
+struct AuditNetlink {
+        int fd;
+        char *msg;
+};
+
+int audit_netlink_open(AuditNetlink **ret) {
+        struct sockaddr_nl sa = {
+                .nl_family = AF_NETLINK,
+                .nl_groups = 1U << (AUDIT_NLGRP_READLOG - 1),
+        };
+        int size = RCVBUF_SIZE;
+        AuditNetlink *n;
+
+        n = calloc(1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        n->msg = malloc(RECV_SIZE);
+        if (!n->msg) {
+                free(n);
+                return -ENOMEM;
+        }
+        n->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_AUDIT);
+        if (n->fd < 0) {
+                int r = -errno;
+                audit_netlink_free(n);
+                return r;
+        }
+        if (setsockopt(n->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (bind(n->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;         /* EPERM without CAP_AUDIT_READ */
+                audit_netlink_free(n);
+                return r;
+        }
+        *ret = n;
+        return 0;
+}
+
+AuditNetlink *audit_netlink_free(AuditNetlink *n) {
+        if (!n)
+                return NULL;
+        safe_close(n->fd);
+        free(n->msg);
+        free(n);
+        return NULL;
+}
+
+int audit_netlink_fd(const AuditNetlink *n) {
+        return n->fd;
+}
+
+static int buf_reserve(char **buf, size_t *size, size_t need) {
+        char *b;
+        size_t s;
+
+        if (need <= *size)
+                return 0;
+        s = MAX(need, *size * 2);
+        b = realloc(*buf, s);
+        if (!b)
+                return -ENOMEM;
+        *buf = b;
+        *size = s;
+        return 0;
+}
+
+int audit_netlink_read(AuditNetlink *n, char **buf, size_t *len, size_t *size,
+                       unsigned max_records, bool *overflowed) {
+        unsigned count = 0;
+
+        while (count < max_records) {
+                struct nlmsghdr *h;
+                const char *type, *text;
+                char unknown[32];
+                size_t tlen, need;
+                ssize_t k;
+                int r;
+
+                k = recv(n->fd, n->msg, RECV_SIZE, MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        if (errno == ENOBUFS) {
+                                *overflowed = true;
+                                continue;
+                        }
+                        return -errno;
+                }
+
+                /* The kernel sends one record per datagram; its nlmsg_len
+                 * is not always exact, so trust the datagram's size. */
+                if ((size_t) k < NLMSG_HDRLEN)
+                        continue;
+                h = (struct nlmsghdr *) n->msg;
+                if (h->nlmsg_type < AUDIT_FIRST_USER_MSG)
+                        continue;       /* netlink control messages */
+                text = NLMSG_DATA(h);
+                tlen = (size_t) k - NLMSG_HDRLEN;
+                if (h->nlmsg_len >= NLMSG_HDRLEN && h->nlmsg_len - NLMSG_HDRLEN < tlen)
+                        tlen = h->nlmsg_len - NLMSG_HDRLEN;
+                while (tlen > 0 && (text[tlen - 1] == 0 || text[tlen - 1] == '\n'))
+                        tlen--;
+                if (memchr(text, 0, tlen))
+                        tlen = strnlen(text, tlen);
+
+                type = audit_msg_type_to_name(h->nlmsg_type);
+                if (!type) {
+                        snprintf(unknown, sizeof(unknown), "UNKNOWN[%u]", h->nlmsg_type);
+                        type = unknown;
+                }
+                need = *len + strlen(type) + tlen + 16;
+                r = buf_reserve(buf, size, need);
+                if (r < 0)
+                        return r;
+                *len += (size_t) sprintf(*buf + *len, "type=%s msg=", type);
+                memcpy(*buf + *len, text, tlen);
+                *len += tlen;
+                (*buf)[(*len)++] = '\n';
+                count++;
+        }
+        return (int) count;
+}
+
+int audit_kernel_status(AuditKernelStatus *ret) {
+        struct audit_reply rep = {};
+        int fd, r;
+
+        fd = audit_open();
+        if (fd < 0)
+                return -errno ?: -EIO;
+        r = audit_request_status(fd);
+        if (r < 0) {
+                r = -errno ?: -EIO;
+                audit_close(fd);
+                return r;
+        }
+        for (int i = 0; i < 50; i++) {
+                r = audit_get_reply(fd, &rep, GET_REPLY_BLOCKING, 0);
+                if (r <= 0) {
+                        r = r < 0 ? (-errno ?: -EIO) : -ENODATA;
+                        break;
+                }
+                if (rep.type == AUDIT_GET && rep.status) {
+                        *ret = (AuditKernelStatus) {
+                                .enabled = rep.status->enabled,
+                                .lost = rep.status->lost,
+                                .backlog = rep.status->backlog,
+                                .backlog_limit = rep.status->backlog_limit,
+                                .backlog_wait_time = rep.status->backlog_wait_time,
+                                .pid = rep.status->pid,
+                        };
+                        r = 0;
+                        break;
+                }
+                r = -ENODATA;
+        }
+        audit_close(fd);
+        return r;
+}
