@@ -960,7 +960,8 @@ int config_load(const char *path, Config **ret, char **ret_error) {
                                 return r;
                         }
                 }
-                qsort(names, n_names, sizeof(char *), strcmp_ptr);
+                if (n_names > 0)
+                        qsort(names, n_names, sizeof(char *), strcmp_ptr);
 
                 for (size_t i = 0; i < n_names; i++) {
                         _cleanup_free_ char *p = NULL;

@@ -126,7 +126,7 @@ fsmon_rules >"$tmp/changed"
 sed -n 3p "$tmp/changed" | grep -q -- '-F auid>=2000 -F auid<=2999 ' || fail "new uid range not loaded"
 ! sed -n 3p "$tmp/changed" | grep -Eq '[ ,]read[ ,]' || fail "read still in the rules"
 rm -f "$conf.d/50-users.conf"
-"$fsmonctl" rules --load --config "$conf" 2>/dev/null || fail "load back failed"
+"$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "load back failed"; }
 fsmon_rules | cmp -s - "$tmp/loaded" || fail "kernel rules not back"
 
 # Someone else's -D -k fsmon: --check notices.

@@ -213,6 +213,17 @@ static void test_dropins(void **state) {
         free(error);
 }
 
+static void test_empty_dropin_dir(void **state) {
+        _cleanup_(config_freep) Config *c = NULL;
+        char dir[512], *error = NULL;
+
+        snprintf(dir, sizeof(dir), "%s/fsmon.conf.d", tmpdir);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_int_equal(config_load(main_path(), &c, &error), 0);
+        assert_null(error);
+        assert_int_equal(c->backlog_limit, 16384);
+}
+
 static void test_bad(void **state) {
         assert_refused("[monitor]\nusers = 999-100\n", "test.conf:2: monitor.users: login uid range ends before it starts");
         assert_refused("[monitor]\nusers = 4294967295\n", "test.conf:2: monitor.users");
@@ -387,6 +398,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_defaults, setup),
                 cmocka_unit_test_setup(test_full, setup),
                 cmocka_unit_test_setup(test_dropins, setup),
+                cmocka_unit_test_setup(test_empty_dropin_dir, setup),
                 cmocka_unit_test_setup(test_bad, setup),
                 cmocka_unit_test_setup(test_injection, setup),
                 cmocka_unit_test_setup(test_unreadable, setup),
