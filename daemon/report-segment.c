@@ -177,6 +177,11 @@ static void line(ReportSegmentReader *r, const char *line, size_t len, const cha
                 return;
         }
 
+        if (len > LINE_MAX_BYTES) {
+                hash_flush(r, line, next);
+                return damage(r, "line longer than %u bytes", LINE_MAX_BYTES);
+        }
+
         k = report_scan_line(line, len, r->scan, &rec);
         if (k == -ENOMEM) {
                 r->error = k;
