@@ -9,7 +9,10 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         echo "node or npm missing" >&2
         exit 77
 fi
-if [ ! -d "$dir/node_modules/@duckdb/node-api" ]; then
+usable() {
+        node -e 'require(process.argv[1])' "$dir/node_modules/@duckdb/node-api" 2>/dev/null
+}
+if ! usable; then
         mkdir -p "$dir" || exit 77
         # flock: the plain and the sanitizer test runs may get here at once.
         if ! flock "$dir" npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
@@ -17,5 +20,6 @@ if [ ! -d "$dir/node_modules/@duckdb/node-api" ]; then
                 echo "npm install @duckdb/node-api failed" >&2
                 exit 77
         fi
+        usable || { echo "@duckdb/node-api installed but does not load" >&2; exit 77; }
 fi
 echo "$dir"
