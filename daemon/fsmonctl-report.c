@@ -109,7 +109,10 @@ int verb_report(int argc, char *argv[]) {
 
         if (optind < argc)
                 r = report_input_run(report, argv + optind, (size_t) (argc - optind), &o);
-        else
+        else if (access(REPORT_DEFAULT_PATH, F_OK) < 0) {
+                log_error("No spool at " REPORT_DEFAULT_PATH "; name segment files or directories.");
+                return EXIT_FAILURE;
+        } else
                 r = report_input_run(report, default_paths, 1, &o);
         if (r < 0)
                 return EXIT_FAILURE;
