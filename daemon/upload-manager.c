@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "upload-manager.h"
@@ -41,6 +43,26 @@ UploadResult upload_result_to_manager(int r) {
         }
 }
 
+/* The journal says what waits for the password, and since when. */
+static void upload_manager_log_waiting(UploadManager *u, const char *when) {
+        SpoolStats st;
+        char since[64] = "?";
+        struct tm tm;
+        time_t t;
+
+        spool_get_stats(u->spool, &st);
+        if (st.closed_segments == 0) {
+                log_info("Nothing waits for upload %s.", when);
+                return;
+        }
+        t = (time_t) (st.oldest_usec / 1000000U);
+        if (st.oldest_usec > 0 && gmtime_r(&t, &tm))
+                (void) strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        log_info("%" PRIu32 " segments wait for upload %s, the oldest since %s (spool: %" PRIu64 " bytes on disk)%s",
+                 st.closed_segments, when, since, st.bytes,
+                 u->host ? "; `fsmonctl upload` sends them." : "; no [upload] server is configured.");
+}
+
 static void on_progress(uint64_t sent, uint64_t total, void *userdata) {
         UploadManager *u = userdata;
 
@@ -68,6 +90,7 @@ static void on_finished(int r, const UploadReport *report, void *userdata) {
         u->job = upload_job_free(u->job);
         manager_upload_finished(u->manager, upload_result_to_manager(r), report->segments_delivered,
                                 report->bytes_delivered, report->message);
+        upload_manager_log_waiting(u, "after this upload");
 }
 
 static int upload_manager_start(Manager *m, const char *password, size_t password_len, void *userdata) {
@@ -159,6 +182,10 @@ int upload_manager_set_config(UploadManager *u, const Config *c) {
                 return -ENOMEM;
         u->port = c->upload_port;
         return 0;
+}
+
+void upload_manager_log_startup(UploadManager *u) {
+        upload_manager_log_waiting(u, "at startup");
 }
 
 UploadManager *upload_manager_free(UploadManager *u) {

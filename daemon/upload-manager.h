@@ -22,6 +22,10 @@ int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char
 /* Takes [upload] from c (copied); the next Upload() uses it. Call at start
  * and after each reload. */
 int upload_manager_set_config(UploadManager *u, const Config *c);
+/* Logs how much waits for upload and since when (after the config is set:
+ * it says whether a server is configured). fsmond calls it once at start;
+ * it is logged again after each upload. */
+void upload_manager_log_startup(UploadManager *u);
 /* Cancels a running job (its Upload() call ends with "cancelled") and
  * detaches the hook. */
 UploadManager *upload_manager_free(UploadManager *u);

@@ -3,13 +3,14 @@
 # 127.0.0.1 with its own config, host key, port and a test user with a
 # password (created here, removed at the end). Root only; exit 77 otherwise.
 #
-#   test-upload.sh UPLOAD-DRIVER
+#   test-upload.sh UPLOAD-DRIVER [TEST-UPLOAD-MANAGER]
 #
 # Expectations come from what the test itself did: the files it generated,
 # the keys it pinned, the processes it killed.
 set -uo pipefail
 
-driver=${1:?usage: test-upload.sh UPLOAD-DRIVER}
+driver=${1:?usage: test-upload.sh UPLOAD-DRIVER [TEST-UPLOAD-MANAGER]}
+glue=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=sshd-lib.sh
 . "$here/sshd-lib.sh"
@@ -308,6 +309,35 @@ if [ "$(field result "$t/out-cancel")" = ECANCELED ] && [ "$(ls "$t/spool2" | wc
         pass "cancel: stopped, spool intact"
 else
         fail "cancel"; cat "$t/out-cancel"
+fi
+
+# --- 10. fsmond's glue: manager hook + real spool (test-upload-manager) -----
+if [ -n "$glue" ]; then
+        t=$UP_DIR/t10
+        mkdir -p "$t/wrong" "$t/right"
+        printf '%s\n' "not-$UP_PASSWORD" | "$glue" wrong "$t/wrong" "$UP_PORT" "$UP_USER" "$UP_REMOTE" \
+                "$UP_KNOWN_HOSTS" >"$t/out-wrong" 2>&1
+        rc_wrong=$?
+        printf '%s\n' "$UP_PASSWORD" | "$glue" right "$t/right" "$UP_PORT" "$UP_USER" "$UP_REMOTE" \
+                "$UP_KNOWN_HOSTS" >"$t/out-right" 2>&1
+        rc_right=$?
+        got=$UP_REMOTE/manager-test
+        ok=1
+        [ $rc_wrong = 0 ] || ok=0
+        [ $rc_right = 0 ] || ok=0
+        # The three closed segments byte-identical, plus the one that was open.
+        for f in "$t/right/expected"/*; do
+                cmp -s "$f" "$got/$(basename "$f")" || ok=0
+        done
+        [ "$(ls "$t/right/expected" | wc -l)" = 3 ] || ok=0
+        [ "$(ls "$got" | wc -l)" = 4 ] || ok=0
+        [ -z "$(find "$got" -name '*.part')" ] || ok=0
+        [ -z "$(ls -A "$t/right/spool" | grep '^seg-')" ] || ok=0
+        if [ $ok = 1 ]; then
+                pass "fsmond glue: wrong password kept the spool; right one sent 3 closed + the open segment, spool empty"
+        else
+                fail "fsmond glue (rc wrong=$rc_wrong right=$rc_right)"; cat "$t/out-wrong" "$t/out-right"; ls -la "$got"
+        fi
 fi
 
 # --- 9. keyboard-interactive only (PAM): the password answers the prompt ----
