@@ -32,9 +32,18 @@ static bool is_digit(char c) {
         return c >= '0' && c <= '9';
 }
 
-static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret_msec, uint64_t *ret_serial) {
+/* Records of an event that fsmon never reads and that are long (the command
+ * line, hex-encoded): dropped before auparse spends time on them. */
+static bool type_is_unused(const char *t, size_t n) {
+        return (n == 9 && memcmp(t, "PROCTITLE", 9) == 0) ||
+               (n == 6 && memcmp(t, "EXECVE", 6) == 0) ||
+               (n == 10 && memcmp(t, "BPRM_FCAPS", 10) == 0);
+}
+
+static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret_msec, uint64_t *ret_serial,
+                       bool *ret_unused) {
         static const char msg[] = " msg=audit(";
-        const char *end = s + n, *p = s;
+        const char *end = s + n, *p = s, *type;
         uint64_t sec, msec, serial;
         unsigned bad = 0;
 
@@ -58,8 +67,10 @@ static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret
         p += 5;
         if (p >= end || *p == ' ')
                 return false;
+        type = p;
         while (p < end && *p != ' ')
                 p++;
+        *ret_unused = type_is_unused(type, p - type);
         if ((size_t) (end - p) < sizeof(msg) - 1 || memcmp(p, msg, sizeof(msg) - 1) != 0)
                 return false;
         p += sizeof(msg) - 1;
@@ -94,8 +105,9 @@ static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret
 bool audit_line_is_valid(const char *s, size_t n) {
         uint64_t sec, serial;
         unsigned msec;
+        bool unused;
 
-        return line_check(s, n, &sec, &msec, &serial);
+        return line_check(s, n, &sec, &msec, &serial, &unused);
 }
 
 /* Numbers: audit prints pids and ids in decimal, arch and a0..a3 in hex,
@@ -351,13 +363,15 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                 size_t n = nl - p;
                 uint64_t sec, serial;
                 unsigned msec;
-                bool skip = false;
+                bool skip = false, unused = false;
 
                 d->stats.lines++;
-                if (n > AUDIT_LINE_MAX || !line_check(p, n, &sec, &msec, &serial)) {
+                if (n > AUDIT_LINE_MAX || !line_check(p, n, &sec, &msec, &serial, &unused)) {
                         d->stats.malformed_lines++;
                         skip = true;
-                } else if (d->filter && !d->filter(sec, msec, serial, d->filter_userdata)) {
+                } else if (unused)
+                        skip = true;
+                else if (d->filter && !d->filter(sec, msec, serial, d->filter_userdata)) {
                         d->stats.filtered_lines++;
                         skip = true;
                 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +83,14 @@ static int on_record(const char *record, size_t len, const Action *a, void *user
         r = spool_append(c->o.spool, record, len, a->serial);
         if (r < 0)
                 return r;
+        if (c->o.echo_fd >= 0) {
+                struct iovec iov[2] = {
+                        { .iov_base = (void *) record, .iov_len = len },
+                        { .iov_base = (void *) "\n", .iov_len = 1 },
+                };
+                /* Best effort: a slow terminal must not stall the capture. */
+                (void) writev(c->o.echo_fd, iov, 2);
+        }
         if (r == 0)
                 c->stats.actions++;
         return 0;
@@ -437,6 +446,20 @@ int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
                         return r;
                 c->have_cp = checkpoint_file_read(c->checkpoint, &c->cp) >= 0;
         }
+        if (c->have_cp && strcmp(c->cp.boot_id, c->boot_id) == 0) {
+                SpoolStats ss;
+
+                /* The checkpoint moves right after each spool flush; a kill
+                 * between the two leaves the spool one batch ahead. What is
+                 * spooled was processed: resume after it, so nothing is
+                 * spooled twice. (A spool far ahead is from an older boot.) */
+                spool_get_stats(o->spool, &ss);
+                if (ss.last_serial > c->cp.serial && ss.last_serial - c->cp.serial < 1000000) {
+                        log_debug("Spool is ahead of the checkpoint (%" PRIu64 " > %" PRIu64 "), resuming after it.",
+                                  ss.last_serial, c->cp.serial);
+                        c->cp.serial = ss.last_serial;
+                }
+        }
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -498,8 +521,10 @@ int capture_start(Capture *c) {
 void capture_stop(Capture *c) {
         if (!c)
                 return;
-        if (c->netlink && c->phase == PHASE_LIVE)
+        if (c->netlink && c->phase == PHASE_LIVE) {
                 live_read(c);
+                check_kernel_lost(c);
+        }
         (void) spool_flush(c->o.spool);
         checkpoint_update(c, true);
 }

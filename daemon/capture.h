@@ -30,6 +30,7 @@ typedef struct CaptureOptions {
         TrackerOptions tracker;
         Pseudonymizer *pseudonymizer;   /* borrowed */
         Spool *spool;                   /* borrowed */
+        int echo_fd;                    /* >= 0: each record also goes here (fsmond --echo) */
 } CaptureOptions;
 
 typedef struct CaptureStats {

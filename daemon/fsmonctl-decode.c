@@ -128,10 +128,10 @@ int verb_decode(int argc, char *argv[]) {
         }
 
         if (key_file) {
-                uint8_t *key = sodium_malloc(PSEUDONYM_KEY_SIZE);
+                uint8_t *key;
 
-                if (sodium_init() < 0 || !key) {
-                        sodium_free(key);
+                /* sodium_malloc() aborts before sodium_init(). */
+                if (sodium_init() < 0 || !(key = sodium_malloc(PSEUDONYM_KEY_SIZE))) {
                         log_oom();
                         return EXIT_FAILURE;
                 }

@@ -15,6 +15,7 @@
 
 static const char *arg_config = NULL;
 static bool arg_load_rules = true;
+static bool arg_echo = false;
 
 static void help(void) {
         printf("Usage: fsmond [OPTIONS]\n"
@@ -24,6 +25,7 @@ static void help(void) {
                "\n"
                "  -c, --config FILE   read FILE instead of /etc/fsmon/fsmon.conf\n"
                "  -d, --debug         log debug messages\n"
+               "      --echo          also print each record on standard output\n"
                "      --no-load-rules only check that fsmon's audit rules are loaded\n"
                "                      (the unit loads them outside the sandbox)\n"
                "  -h, --help          show this help\n"
@@ -31,13 +33,14 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_NO_LOAD_RULES };
+        enum { ARG_VERSION = 0x100, ARG_NO_LOAD_RULES, ARG_ECHO };
         static const struct option options[] = {
                 { "config",  required_argument, NULL, 'c'         },
                 { "debug",   no_argument,       NULL, 'd'         },
                 { "help",    no_argument,       NULL, 'h'         },
                 { "version", no_argument,       NULL, ARG_VERSION },
                 { "no-load-rules", no_argument, NULL, ARG_NO_LOAD_RULES },
+                { "echo",    no_argument,       NULL, ARG_ECHO    },
                 {}
         };
         int c;
@@ -53,6 +56,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'h':
                         help();
                         return 0;
+                case ARG_ECHO:
+                        arg_echo = true;
+                        break;
                 case ARG_NO_LOAD_RULES:
                         arg_load_rules = false;
                         break;
@@ -94,7 +100,8 @@ int main(int argc, char *argv[]) {
         }
 
         /* Config, key, spool, capture, reload and upload attach here. */
-        r = service_new(m, &(ServiceOptions) { .config_path = arg_config, .load_rules = arg_load_rules },
+        r = service_new(m, &(ServiceOptions) { .config_path = arg_config, .load_rules = arg_load_rules,
+                                           .echo = arg_echo },
                         &service);
         if (r < 0)
                 return EXIT_FAILURE;

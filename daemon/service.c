@@ -47,6 +47,17 @@ struct Service {
         CaptureStats last;
 };
 
+static int write_string_file(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        size_t n = strlen(s);
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, s, n) != (ssize_t) n)
+                return errno ? -errno : -EIO;
+        return 0;
+}
+
 static char *strjoin3(const char *a, const char *b, const char *c) {
         char *r = NULL;
         return asprintf(&r, "%s%s%s", a, b, c) < 0 ? NULL : r;
@@ -186,6 +197,14 @@ int service_new(Manager *m, const ServiceOptions *o, Service **ret) {
                 return r;
         }
 
+        /* fsmond's own file I/O must never be recorded (it would feed on
+         * itself): drop a login uid inherited from an admin's session, so the
+         * rules' auid filter excludes it (the "never" rules are the second
+         * line of defence). */
+        r = write_string_file("/proc/self/loginuid", "4294967295");
+        if (r < 0)
+                log_debug_errno(r, "Cannot clear our login uid, ignoring: %m");
+
         r = fileio_open_dir_at(AT_FDCWD, s->config->state_dir, 0700, &s->state_fd);
         if (r < 0)
                 return log_error_errno(r, "Cannot use state directory %s (it must be a directory owned by root, "
@@ -262,6 +281,7 @@ void service_start(Service *s) {
                 },
                 .pseudonymizer = s->pseudonymizer,
                 .spool = s->spool,
+                .echo_fd = s->o.echo ? STDOUT_FILENO : -1,
         };
         r = capture_new(&co, s->manager->event, &s->capture);
         if (r >= 0)

@@ -15,6 +15,7 @@ typedef struct Service Service;
 typedef struct ServiceOptions {
         const char *config_path;        /* NULL: CONFIG_DEFAULT_PATH */
         bool load_rules;                /* false: rules are loaded by another unit (fsmon-rules) */
+        bool echo;                      /* also print each record on stdout */
 } ServiceOptions;
 
 /* Loads the config, opens the state directory, the key and the spool.
