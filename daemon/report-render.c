@@ -513,21 +513,22 @@ static void svg_legend(FILE *o, double x, double y) {
         svg_text(o, x + 76, y, "start", 12, "normal", "written");
 }
 
-/* Bytes read and written per hour, stacked; actions per hour when no bytes
- * moved at all. Returns the height used. */
+/* Bytes read and written over time, stacked; actions when no bytes moved at
+ * all. One bar per hour, or per several hours (at most BARS_MAX bars) for
+ * long periods. Returns the height used. */
+#define BARS_MAX 400
+
 static double svg_activity(FILE *o, const Data *d, double y0) {
         const ReportKeyed **v = d->tables[REPORT_TABLE_HOURS];
         size_t n = d->n_tables[REPORT_TABLE_HOURS];
         double left = 80, right = SVG_W - 20, top = y0 + 40, h = 200, bottom = top + h;
-        uint64_t max = 0, first, last, span;
+        uint64_t max = 1, first, last, span, per, nb;
         bool by_bytes = d->s->c.bytes_read + d->s->c.bytes_written > 0;
-        char b[32];
+        _cleanup_free_ uint64_t *bars = NULL;
+        char b[32], title[96];
 
-        svg_text(o, 20, y0 + 22, "start", 16, "bold",
-                 by_bytes ? "Activity over time: bytes per hour (UTC)" : "Activity over time: actions per hour (UTC)");
-        if (by_bytes)
-                svg_legend(o, right - 140, y0 + 22);
         if (n == 0) {
+                svg_text(o, 20, y0 + 22, "start", 16, "bold", "Activity over time");
                 svg_text(o, SVG_W / 2.0, top + h / 2, "middle", 14, "normal", "no timed records");
                 return 40 + h + 40;
         }
@@ -535,11 +536,29 @@ static double svg_activity(FILE *o, const Data *d, double y0) {
         first = strtoull(v[0]->key, NULL, 10);
         last = strtoull(v[n - 1]->key, NULL, 10);
         span = (last - first) / 3600 + 1;       /* hours on the axis, gaps included */
+        per = span > BARS_MAX ? (span + BARS_MAX - 1) / BARS_MAX : 1;
+        nb = (span + per - 1) / per;
+
+        /* Per bar: read, written (or actions). */
+        bars = calloc(nb * 2, sizeof(uint64_t));
+        if (!bars)
+                return 0;
         for (size_t i = 0; i < n; i++) {
-                uint64_t val = by_bytes ? v[i]->c.bytes_read + v[i]->c.bytes_written : v[i]->c.actions;
-                max = MAX(max, val);
+                uint64_t k = (strtoull(v[i]->key, NULL, 10) - first) / 3600 / per;
+                bars[2 * k] += by_bytes ? v[i]->c.bytes_read : v[i]->c.actions;
+                bars[2 * k + 1] += by_bytes ? v[i]->c.bytes_written : 0;
         }
-        max = MAX(max, (uint64_t) 1);
+        for (uint64_t k = 0; k < nb; k++)
+                max = MAX(max, bars[2 * k] + bars[2 * k + 1]);
+
+        if (per == 1)
+                snprintf(title, sizeof(title), "Activity over time: %s per hour (UTC)", by_bytes ? "bytes" : "actions");
+        else
+                snprintf(title, sizeof(title), "Activity over time: %s per %" PRIu64 " hours (UTC)",
+                         by_bytes ? "bytes" : "actions", per);
+        svg_text(o, 20, y0 + 22, "start", 16, "bold", title);
+        if (by_bytes)
+                svg_legend(o, right - 140, y0 + 22);
 
         fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", left, bottom, right, bottom);
         fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", left, top, left, bottom);
@@ -555,28 +574,24 @@ static double svg_activity(FILE *o, const Data *d, double y0) {
                 svg_text(o, left - 6, gy + 4, "end", 11, "normal", b);
         }
 
-        double slot = (right - left) / (double) span, bw = MAX(slot * 0.8, 1.0);
-        for (size_t i = 0; i < n; i++) {
-                uint64_t start = strtoull(v[i]->key, NULL, 10);
-                double x = left + slot * (double) ((start - first) / 3600) + (slot - bw) / 2;
-                if (by_bytes) {
-                        double hr = h * (double) v[i]->c.bytes_read / (double) max;
-                        double hw = h * (double) v[i]->c.bytes_written / (double) max;
-                        fprintf(o, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"" COLOR_READ "\"/>\n",
-                                x, bottom - hr, bw, hr);
+        double slot = (right - left) / (double) nb, bw = MAX(slot * 0.8, 1.0);
+        for (uint64_t k = 0; k < nb; k++) {
+                double x = left + slot * (double) k + (slot - bw) / 2;
+                double h0 = h * (double) bars[2 * k] / (double) max;
+                double h1 = h * (double) bars[2 * k + 1] / (double) max;
+                if (bars[2 * k] + bars[2 * k + 1] == 0)
+                        continue;
+                fprintf(o, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n",
+                        x, bottom - h0, bw, h0, by_bytes ? COLOR_READ : COLOR_OTHER);
+                if (h1 > 0)
                         fprintf(o, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"" COLOR_WRITE "\"/>\n",
-                                x, bottom - hr - hw, bw, hw);
-                } else {
-                        double ha = h * (double) v[i]->c.actions / (double) max;
-                        fprintf(o, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"" COLOR_OTHER "\"/>\n",
-                                x, bottom - ha, bw, ha);
-                }
+                                x, bottom - h0 - h1, bw, h1);
         }
         /* About six labels on the time axis. */
-        uint64_t every = span / 6 + 1;
-        for (uint64_t k = 0; k < span; k += every) {
+        uint64_t every = nb / 6 + 1;
+        for (uint64_t k = 0; k < nb; k += every) {
                 double x = left + slot * ((double) k + 0.5);
-                svg_text(o, x, bottom + 16, "middle", 11, "normal", format_hour(b, first + k * 3600, false));
+                svg_text(o, x, bottom + 16, "middle", 11, "normal", format_hour(b, first + k * per * 3600, false));
         }
         return 40 + h + 40;
 }
