@@ -82,6 +82,11 @@ typedef enum SegmentReadFlags {
          * fine, and instead of failing at the first damaged line the reader
          * reports the valid prefix and how many lines follow it. */
         SEGMENT_READ_OPEN = 1 << 0,
+        /* A closed segment that this spool wrote: check structure, counts and
+         * the hash (which vouches for every byte of the records, checked when
+         * they were written), without parsing each record: about twice as
+         * fast. The record callback is not called. */
+        SEGMENT_READ_HASH_ONLY = 1 << 1,
 } SegmentReadFlags;
 
 typedef struct SegmentInfo {

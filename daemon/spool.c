@@ -922,7 +922,7 @@ int spool_verify_segment(Spool *s, const char *name) {
         r = spool_open_file(s, name, O_RDONLY, &fd);
         if (r < 0)
                 return r;
-        r = segment_read_fd(fd, 0, NULL, NULL, &info);
+        r = segment_read_fd(fd, SEGMENT_READ_HASH_ONLY, NULL, NULL, &info);
         if (r < 0 && r != -EBADMSG)
                 return r;
         if (r == 0 && (info.records != seg.records || memcmp(info.hash, seg.hash, SEGMENT_HASH_SIZE) != 0)) {
@@ -1350,7 +1350,9 @@ int spool_open(const SpoolConfig *config, Spool **ret) {
         if (config->path)
                 r = fileio_open_dir_at(AT_FDCWD, config->path, 0700, &s->dir_fd);
         else if (config->dir_fd >= 0) {
-                s->dir_fd = fcntl(config->dir_fd, F_DUPFD_CLOEXEC, 3);
+                /* A new open file description, so that the lock below goes
+                 * with this spool, not with the caller's fd. */
+                s->dir_fd = openat(config->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 r = s->dir_fd < 0 ? -errno : 0;
         } else
                 r = -EINVAL;

@@ -154,8 +154,8 @@ int spool_list(Spool *s, SpoolSegment **ret, size_t *ret_n);
 /* Opens a closed segment for reading (O_RDONLY, O_NOFOLLOW, via the dir fd). */
 int spool_open_segment(Spool *s, const char *name, int *ret_fd);
 
-/* Reads a closed segment fully and checks it (every record, the hash, the
- * footer against the listing). Call it before uploading a segment: the start
+/* Reads a closed segment fully and checks it (its structure, the hash over
+ * every record, the footer against the listing). Call it before uploading a segment: the start
  * of the spool reads only the segments' headers and footers. A damaged one is
  * quarantined, logged, removed from the list, its records counted in a gap
  * record: returns -EBADMSG, and the caller skips it. -ENOENT when name is not

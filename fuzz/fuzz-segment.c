@@ -30,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r == 0 && (!info.has_header || !info.has_footer || info.records != n))
                 __builtin_trap();
 
+        (void) segment_read_buffer(data, size, SEGMENT_READ_HASH_ONLY, NULL, NULL, &info);
+
         n = 0;
         r = segment_read_buffer(data, size, SEGMENT_READ_OPEN, count_record, &n, &info);
         if (r == 0 && info.valid_bytes > size && !info.compressed)

@@ -221,15 +221,21 @@ static void test_truncations(void **state) {
 static void test_bit_flips(void **state) {
         Buf b = make_segment(6, 77, true);
 
+        SegmentInfo info;
+
         for (size_t i = 0; i < b.len; i++)
                 for (unsigned bit = 0; bit < 8; bit++) {
-                        SegmentInfo info;
 
                         b.data[i] ^= (char) (1u << bit);
                         assert_int_equal(segment_read_buffer(b.data, b.len, 0, NULL, NULL, &info), -EBADMSG);
+                        assert_int_equal(segment_read_buffer(b.data, b.len, SEGMENT_READ_HASH_ONLY, NULL, NULL, &info),
+                                         -EBADMSG);
                         b.data[i] ^= (char) (1u << bit);
                 }
         assert_int_equal(segment_read_buffer(b.data, b.len, 0, NULL, NULL, NULL), 0);
+        assert_int_equal(segment_read_buffer(b.data, b.len, SEGMENT_READ_HASH_ONLY, NULL, NULL, &info), 0);
+        assert_int_equal(info.records, 6);
+        assert_int_equal(info.last_serial, 82);
         free(b.data);
 }
 
