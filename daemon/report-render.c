@@ -69,15 +69,56 @@ static double percent(uint64_t part, uint64_t whole) {
         return whole ? 100.0 * (double) part / (double) whole : 0.0;
 }
 
+/* Length of the valid UTF-8 character at p (1 to 4), or 0. Surrogates
+ * (U+D800..U+DFFF, as "\\udcXX" escapes of undecodable bytes decode to) are
+ * not valid UTF-8. */
+static size_t utf8_char_len(const unsigned char *p) {
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+        if (p[0] >= 0xe0 && p[0] <= 0xef) {
+                if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+                        return 0;
+                if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))
+                        return 0;
+                return 3;
+        }
+        if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+                if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+                        return 0;
+                if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+                        return 0;
+                return 4;
+        }
+        return 0;
+}
+
+/* Output is valid UTF-8 whatever the input held: an encoded surrogate goes
+ * back to its "\\uXXXX" escape, any other invalid byte becomes U+FFFD. */
 static void json_string(FILE *o, const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+
         fputc('"', o);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        while (*p) {
+                size_t n = utf8_char_len(p);
+                if (n == 0) {
+                        if (p[0] == 0xed && (p[1] & 0xe0) == 0xa0 && (p[2] & 0xc0) == 0x80) {
+                                fprintf(o, "\\u%04x", (unsigned) (0xd000 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)));
+                                p += 3;
+                        } else {
+                                fputs("\\ufffd", o);
+                                p++;
+                        }
+                        continue;
+                }
                 if (*p == '"' || *p == '\\')
                         fprintf(o, "\\%c", *p);
                 else if (*p < 0x20)
                         fprintf(o, "\\u%04x", *p);
                 else
-                        fputc(*p, o);
+                        fwrite(p, 1, n, o);
+                p += n;
         }
         fputc('"', o);
 }
@@ -97,7 +138,15 @@ static void csv_field(FILE *o, const char *s) {
 }
 
 static void xml_text(FILE *o, const char *s) {
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        const unsigned char *p = (const unsigned char *) s;
+
+        while (*p) {
+                size_t n = utf8_char_len(p);
+                if (n == 0) {
+                        fputs("\xef\xbf\xbd", o);     /* U+FFFD */
+                        p++;
+                        continue;
+                }
                 switch (*p) {
                 case '&': fputs("&amp;", o); break;
                 case '<': fputs("&lt;", o); break;
@@ -107,8 +156,13 @@ static void xml_text(FILE *o, const char *s) {
                 default:
                         /* Control characters other than newline and tab
                          * are not allowed in XML 1.0. */
-                        fputc(*p < 0x20 && *p != '\n' && *p != '\t' ? '?' : *p, o);
+                        if (*p < 0x20 && *p != '\n' && *p != '\t')
+                                fputc('?', o);
+                        else
+                                fwrite(p, 1, n, o);
                 }
+                p += n;
+        }
 }
 
 /* Shortens s for a label: keeps its start and end. */

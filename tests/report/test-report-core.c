@@ -191,6 +191,9 @@ static void test_tables_and_render(void **state) {
         assert_int_equal(report_new(&r), 0);
         add(r, "{\"op\":\"open\",\"time\":\"3600.0\",\"path\":\"/a\",\"auid\":4294967295,\"comm\":\"sh\"}");
         add(r, "{\"op\":\"open\",\"time\":\"7300.0\",\"path\":\"/a\",\"uid\":5}");
+        /* An undecodable byte as fsmonctl decode escapes it, and a plain
+         * non-ASCII name: both come out as valid UTF-8 JSON. */
+        add(r, "{\"op\":\"open\",\"path\":\"/x\\udc80y/\\u00e9\"}");
         /* More op names than the table holds: the rest in "(other)". */
         for (int i = 0; i < 70; i++) {
                 snprintf(line, sizeof(line), "{\"op\":\"op%d\",\"bytes\":1}", i);
@@ -222,8 +225,10 @@ static void test_tables_and_render(void **state) {
                 assert_int_equal(report_render(r, f, 10, o), 0);
                 fclose(o);
                 assert_true(len > 100);
-                if (f == REPORT_FORMAT_JSON)
+                if (f == REPORT_FORMAT_JSON) {
                         assert_non_null(strstr(buf, "\"(other)\":{\"count\":7,\"bytes\":7}"));
+                        assert_non_null(strstr(buf, "\"path\":\"/x\\udc80y/\xc3\xa9\""));
+                }
                 if (f == REPORT_FORMAT_SVG)
                         assert_non_null(strstr(buf, "</svg>"));
                 free(buf);
