@@ -148,9 +148,12 @@ static int job_dispatch(sd_event_source *s, int fd, uint32_t revents, void *user
                 /* The worker has returned or is about to: a short wait. */
                 (void) pthread_join(j->thread, NULL);
                 j->thread_joined = true;
-                /* Last: the callback may free the job. */
-                if (j->cb.finished)
-                        j->cb.finished(result, &j->report, j->userdata);
+                /* Last: the callback may free the job, so it gets a copy. */
+                if (j->cb.finished) {
+                        UploadReport report = j->report;
+
+                        j->cb.finished(result, &report, j->userdata);
+                }
         }
         return 0;
 }

@@ -652,6 +652,11 @@ static int segment_upload(Upload *u, const char *name, uint64_t size) {
         if (r > 0) {
                 log_debug("%s is on the server already, not sending it again.", final);
                 u->report->segments_present++;
+                /* A .part beside it is from an attempt before the one that
+                 * completed: nothing needs it. */
+                r = sftp_conn_remove(u->sftp, part);
+                if (r < 0 && r != -ENOENT)
+                        log_debug("Cannot remove %s, ignoring: %s", part, sftp_conn_last_error(u->sftp));
         } else {
                 r = segment_send(u, name, fd, size, part, final);
                 if (r < 0)

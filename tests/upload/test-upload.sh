@@ -232,6 +232,7 @@ cp -a "$t/spool" "$t/ref"
 mkdir -p "$UP_REMOTE/host5"
 # As if the daemon died after the rename but before removing the segment...
 cp "$t/ref/seg-000000000001.jsonl.zst" "$UP_REMOTE/host5/"
+head -c 4000 /dev/urandom >"$UP_REMOTE/host5/seg-000000000001.jsonl.zst.part"
 # ... and, for the next one, during the transfer.
 head -c 12345 /dev/urandom >"$UP_REMOTE/host5/seg-000000000002.jsonl.zst.part"
 # A final name with other content (same size) is not taken for delivered.
