@@ -173,6 +173,9 @@ void manager_set_state(Manager *m, ManagerState state) {
                 (void) sd_notify(false, "STOPPING=1");
         manager_notify_status(m);
         manager_mark_dirty(m, MANAGER_PROPERTY_STATE, true);
+        /* The loop may end before the emit timer runs: announce it now. */
+        if (state == MANAGER_STOPPING)
+                (void) on_emit(m->emit_event, 0, m);
 }
 
 void manager_set_rules_loaded(Manager *m, bool b) {

@@ -121,12 +121,17 @@ cat >"$tmp/bus.conf" <<EOF
 EOF
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$socket
 
-# A config with every path in the temp dir, for when fsmond reads it.
+# A config with every path in the temp dir. fsmond also gets --no-load-rules
+# (it only reads the kernel's rule list), and augenrules points at /bin/false:
+# this test never changes kernel audit state (no audit lock needed). Its
+# capture only listens to the audit multicast group.
+mkdir "$tmp/state/audit"
 cat >"$tmp/fsmon.conf" <<EOF
 [paths]
 state_dir = $tmp/state
 rules_file = $tmp/state/70-fsmon.rules
 audit_log_dir = $tmp/state/audit
+augenrules = /bin/false
 EOF
 
 wait_for() { # SECONDS CMD...: retries CMD every 0.1 s

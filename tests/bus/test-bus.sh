@@ -14,6 +14,11 @@ set -uo pipefail
 
 fsmond=$1 fsmonctl=$2 src=$3
 fuzz_seconds=${FSMON_BUS_FUZZ_SECONDS:-60}
+# A sanitizer build is several times slower: half the campaign keeps the test
+# under three minutes there.
+if [ -z "${FSMON_BUS_FUZZ_SECONDS:-}" ] && [[ $(ldd "$fsmond" 2>/dev/null) == *libasan* ]]; then
+        fuzz_seconds=30
+fi
 # shellcheck source=tests/bus/lib.sh
 . "$src/tests/bus/lib.sh"
 
@@ -21,7 +26,7 @@ t0=$(date +%s)
 
 # ---- fsmond first, with no bus at all: it must keep running and connect
 # once the bus appears ----
-"$fsmond" --debug --config "$tmp/fsmon.conf" 2>"$tmp/fsmond.log" &
+"$fsmond" --debug --no-load-rules --config "$tmp/fsmon.conf" 2>"$tmp/fsmond.log" &
 fsmond_pid=$!
 sleep 1
 kill -0 "$fsmond_pid" 2>/dev/null && pass "fsmond runs without a bus" || fail "fsmond died without a bus"
@@ -32,13 +37,17 @@ if wait_for 15 has_name org.fsmon1; then pass "fsmond connected once the bus app
         fail "fsmond did not take org.fsmon1"; cat "$tmp/fsmond.log"; exit 1; fi
 
 # ---- the contract's busctl commands, as written ----
+# Without audit rules (never loaded here) fsmond is "degraded"; where the
+# kernel has fsmon's rules it is "running". Either is a real answer.
 pw="fsmon-test-pw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+state=$(status_value State)
+case $state in running|degraded) pass "fsmond state: $state" ;; *) fail "fsmond state: '$state'" ;; esac
 out=$(as "$nonmember" busctl get-property org.fsmon1 /org/fsmon1 org.fsmon1.Manager State 2>&1)
-[ "$out" = 's "running"' ] && pass "busctl get-property State as a non-member: $out" ||
+[ "$out" = "s \"$state\"" ] && pass "busctl get-property State as a non-member: $out" ||
         fail "busctl get-property State: '$out'"
 out=$(as "$member" busctl call org.fsmon1 /org/fsmon1 org.fsmon1.Manager Upload s "$pw" 2>&1)
 case $out in
-*"not configured"*|*"cannot upload"*) pass "busctl call Upload as a member reaches the uploader: $out" ;;
+*"not configured"*|*"cannot upload"*|*"No upload is configured"*) pass "busctl call Upload as a member reaches the uploader: $out" ;;
 *) fail "busctl call Upload as a member: '$out'" ;;
 esac
 
@@ -66,10 +75,10 @@ kill -HUP "$fsmond_pid"
 wait_for 5 test "$(status_value Reloads)" = $((reloads + 2)) && pass "SIGHUP reloads" || fail "SIGHUP did not reload"
 
 # ---- fsmonctl ----
-as "$member" "$fsmonctl" status >"$tmp/status.txt" 2>&1 && grep -q '^ *State: running$' "$tmp/status.txt" &&
+as "$member" "$fsmonctl" status >"$tmp/status.txt" 2>&1 && grep -q "^ *State: $state\$" "$tmp/status.txt" &&
         pass "fsmonctl status as a member" || { fail "fsmonctl status"; cat "$tmp/status.txt"; }
 as "$nonmember" "$fsmonctl" status --json >"$tmp/status.json" 2>&1 &&
-        "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["State"]=="running" and d["SpoolSegments"]==0 and d["RulesLoaded"] in (True,False)' "$tmp/status.json" &&
+        "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["State"] in ("running","degraded") and d["SpoolSegments"]==0 and d["RulesLoaded"] in (True,False)' "$tmp/status.json" &&
         pass "fsmonctl status --json as a non-member" || { fail "fsmonctl status --json"; cat "$tmp/status.json"; }
 printf '%s\n' "$pw" | as "$member" "$fsmonctl" upload >"$tmp/upload.out" 2>&1; rc=$?
 [ $rc = 7 ] && grep -q "not configured" "$tmp/upload.out" && pass "fsmonctl upload as a member: exit 7, not configured" ||
@@ -139,14 +148,16 @@ sleep 4
         fail "killed caller: upload state changed"
 
 # ---- fuzz: random calls from unprivileged users ----
+# The state a call could change; the counters follow the kernel's events
+# (other tests on this machine may load fsmon's rules meanwhile).
 before=$(busctl --timeout=5 --json=short call org.fsmon1 /org/fsmon1 org.fsmon1.Manager GetStatus |
-        "$python" -c 'import json,sys; d=json.load(sys.stdin)["data"][0]; [d.pop(k) for k in ("StartTime",)]; print(json.dumps(d, sort_keys=True))')
+        "$python" -c 'import json,sys; d=json.load(sys.stdin)["data"][0]; print(json.dumps({k: d[k] for k in ("State", "RulesLoaded", "Reloads", "LastUpload", "LastUploadResult", "UploadRunning", "ConfigFile", "Version")}, sort_keys=True))')
 fuzz_half=$(( (fuzz_seconds + 1) / 2 ))
 as "$nonmember" "$python" "$src/tests/bus/bus-fuzz.py" "$fuzz_half" 3 >"$tmp/fuzz1.log" 2>&1; rc1=$?
 as "$member" "$python" "$src/tests/bus/bus-fuzz.py" "$fuzz_half" 3 >"$tmp/fuzz2.log" 2>&1; rc2=$?
 cat "$tmp/fuzz1.log" "$tmp/fuzz2.log"
 after=$(busctl --timeout=5 --json=short call org.fsmon1 /org/fsmon1 org.fsmon1.Manager GetStatus |
-        "$python" -c 'import json,sys; d=json.load(sys.stdin)["data"][0]; [d.pop(k) for k in ("StartTime",)]; print(json.dumps(d, sort_keys=True))')
+        "$python" -c 'import json,sys; d=json.load(sys.stdin)["data"][0]; print(json.dumps({k: d[k] for k in ("State", "RulesLoaded", "Reloads", "LastUpload", "LastUploadResult", "UploadRunning", "ConfigFile", "Version")}, sort_keys=True))')
 kill -0 "$fsmond_pid" 2>/dev/null && pass "fuzz: fsmond alive" || fail "fuzz: fsmond died"
 [ $rc1 = 0 ] && [ $rc2 = 0 ] && pass "fuzz: every call answered" || fail "fuzz: calls hung or busctl crashed"
 [ -n "$before" ] && [ "$before" = "$after" ] && pass "fuzz: no state change" ||
@@ -155,7 +166,7 @@ kill -0 "$fsmond_pid" 2>/dev/null && pass "fuzz: fsmond alive" || fail "fuzz: fs
 # ---- the password appears nowhere ----
 # Not under AddressSanitizer: its shadow memory makes a core of many GB (one
 # filled the disk). The size limit guards against any other surprise.
-if [ -n "${FSMON_SANITIZED:-}" ] || ldd "$fsmond" 2>/dev/null | grep -q libasan; then
+if [ -n "${FSMON_SANITIZED:-}" ] || [[ $(ldd "$fsmond" 2>/dev/null) == *libasan* ]]; then
         pass "core dump check skipped under sanitizers (the plain build runs it)"
 elif (ulimit -f 2097152; gcore -o "$tmp/core" "$fsmond_pid") >"$tmp/gcore.log" 2>&1 && [ -s "$tmp/core.$fsmond_pid" ]; then
         grep -aq "org.fsmon1.Manager" "$tmp/core.$fsmond_pid" || fail "core dump: grep cannot see known strings"
@@ -174,7 +185,7 @@ expect_error "no polkitd: member Upload denied" org.freedesktop.DBus.Error.Acces
 expect_error "no polkitd: GetStatus denied" org.freedesktop.DBus.Error.AccessDenied "$member" GetStatus
 expect_error "no polkitd: root Upload" org.fsmon1.Error.NotConfigured root Upload string:"$pw"
 out=$(as "$member" busctl get-property org.fsmon1 /org/fsmon1 org.fsmon1.Manager State 2>&1)
-[ "$out" = 's "running"' ] && pass "no polkitd: properties readable" || fail "no polkitd: get-property: '$out'"
+[ "$out" = "s \"$state\"" ] && pass "no polkitd: properties readable" || fail "no polkitd: get-property: '$out'"
 
 # ---- the bus goes away and comes back ----
 stop_pid "$dbus_pid"; dbus_pid=
