@@ -1386,8 +1386,15 @@ int spool_close(Spool *s) {
         if (!s)
                 return 0;
         if (s->lost_pending > 0 || s->lost_unknown) {
-                if (!spool_blocked(s) && spool_make_room(s, GAP_LINE_MAX + 2 * SEGMENT_META_LINE_MAX))
-                        r = gap_emit(s);
+                uint64_t lost = s->lost_pending;
+
+                /* The last chance to record the loss: a gap record is worth
+                 * a few hundred bytes over the quota. */
+                r = gap_emit(s);
+                if (r >= 0)
+                        r = segment_close_current(s);
+                if (r < 0 || s->lost_pending > 0)
+                        log_error_errno(r < 0 ? r : -EIO, "Cannot record in the spool that %" PRIu64 " records were lost: %m", lost);
         }
         if (r >= 0)
                 r = segment_close_current(s);

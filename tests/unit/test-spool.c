@@ -734,6 +734,30 @@ static void test_quota_stop(void **state) {
         free(rb.serials);
 }
 
+/* Full with the stop policy, then shut down: the loss is still recorded. */
+static void test_quota_stop_close(void **state) {
+        Ctx *c = *state;
+        SpoolConfig cfg = config(c);
+        Spool *s = NULL;
+        uint64_t dropped;
+        ReadBack rb;
+
+        cfg.max_spool_bytes = 16384;
+        cfg.max_segment_bytes = 4096;
+        cfg.compress_level = 0;
+        cfg.full_policy = SPOOL_FULL_STOP;
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        dropped = fill(s, 1, 1000);
+        assert_true(dropped > 0);
+        assert_int_equal(spool_close(s), 0);
+
+        rb = read_back(c->spool);
+        assert_int_equal(rb.n + rb.gap_lost, 1000);
+        assert_int_equal(rb.gap_lost, dropped);
+        assert_serials(&rb, 1, 1000 - dropped);
+        free(rb.serials);
+}
+
 static void test_caller_gaps(void **state) {
         Ctx *c = *state;
         SpoolConfig cfg = config(c);
@@ -794,6 +818,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_symlink_attacks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_quota_drop_oldest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_quota_stop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_quota_stop_close, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_caller_gaps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fsync_policies, setup, teardown),
         };
