@@ -333,7 +333,7 @@ static int buf_add(Spool *s, const char *line, size_t len) {
         return 0;
 }
 
-static int segment_begin(Spool *s, uint64_t first_serial) {
+static int segment_begin_attempt(Spool *s, uint64_t first_serial, unsigned attempt) {
         char line[SEGMENT_META_LINE_MAX];
         int fd, n;
 
@@ -352,11 +352,17 @@ static int segment_begin(Spool *s, uint64_t first_serial) {
                 return n;
         s->header_bytes = (uint64_t) n;
 
-        /* O_EXCL: a file of that name is left from a run we did not
-         * understand; never write into it. */
+        /* O_EXCL: a file of that name appeared since the spool was opened
+         * (planted, or left by something we do not know); never write into
+         * it, take the next seq. */
         fd = openat(s->dir_fd, s->open_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
+        if (fd < 0) {
+                if (errno == EEXIST && attempt < 8) {
+                        s->next_seq++;
+                        return segment_begin_attempt(s, first_serial, attempt + 1);
+                }
                 return -errno;
+        }
 
         s->fd = fd;
         s->opened_usec = now_usec(CLOCK_MONOTONIC);
@@ -371,6 +377,10 @@ static int segment_begin(Spool *s, uint64_t first_serial) {
         /* The header goes out with the first flush: the file is empty until
          * then, and recovery treats an empty .open file as nothing. */
         return buf_add(s, line, (size_t) n - 1);   /* buf_add() adds the newline */
+}
+
+static int segment_begin(Spool *s, uint64_t first_serial) {
+        return segment_begin_attempt(s, first_serial, 0);
 }
 
 static void segment_forget(Spool *s) {

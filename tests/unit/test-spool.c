@@ -627,7 +627,27 @@ static void test_symlink_attacks(void **state) {
         assert_int_equal(spool_open(&cfg, &s), 0);
         spool_get_stats(s, &st);
         assert_int_equal(st.quarantined, 0);
-        assert_int_equal(spool_close(s), 0);
+
+        /* A link planted, while the spool runs, under the name the next
+         * segment would take: not written through, the next seq is used. */
+        {
+                char next[700];
+                SpoolSegment *list;
+                size_t n;
+
+                assert_int_equal(spool_rotate(s), 0);
+                assert_int_equal(spool_list(s, &list, &n), 0);
+                snprintf(next, sizeof(next), "%s/seg-%012" PRIu64 ".open", c->spool, list[n - 1].seq + 1);
+                assert_int_equal(symlink(victim, next), 0);
+                assert_int_equal(append(s, 100), 0);
+                assert_int_equal(spool_flush(s), 0);
+                assert_int_equal(spool_close(s), 0);
+                assert_int_equal(stat(victim, &sb), 0);
+                assert_int_equal(sb.st_size, 8);
+                snprintf(next, sizeof(next), "%s/seg-%012" PRIu64 ".jsonl.zst", c->spool, list[n - 1].seq + 2);
+                assert_int_equal(access(next, F_OK), 0);
+                free(list);
+        }
         assert_int_equal(count_dir(other, "seg-"), 0);
 }
 
