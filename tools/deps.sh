@@ -21,6 +21,8 @@ packages=(
         # tests/system: packages, systemd-nspawn and qemu (README "Packages and system test")
         systemd systemd-container debootstrap qemu-system-x86 qemu-utils
         dpkg-dev debhelper lintian rpm
+        # tests/report, bench/report: charts in headless Chromium, DuckDB from npm
+        chromium fonts-dejavu-core
 )
 if [ "${FSMON_DEPS_EXTRA:-}" ]; then
         read -r -a extra <<<"$FSMON_DEPS_EXTRA"
