@@ -2,7 +2,9 @@
 /* fsmonctl status and fsmonctl upload: clients of org.fsmon1 on the system
  * bus (DBUS_SYSTEM_BUS_ADDRESS is honoured). Exit codes: see fsmonctl-bus.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -404,6 +407,56 @@ static int password_read(char *pw, size_t *ret_len) {
         return 0;
 }
 
+/* A text polkit agent on our terminal, as systemctl does, so that polkit can
+ * ask for an administrator's password when the caller needs one (e.g. over
+ * ssh, where no desktop agent runs). Only on a terminal, never for root
+ * (polkit is not asked about root). Returns the agent's pid, or 0. */
+#define PKTTYAGENT "/usr/bin/pkttyagent"
+
+static pid_t polkit_agent_open(void) {
+        int p[2];
+        pid_t pid;
+
+        if (!isatty(STDIN_FILENO) || geteuid() == 0 || access(PKTTYAGENT, X_OK) < 0)
+                return 0;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return 0;
+
+        pid = fork();
+        if (pid < 0) {
+                safe_close(p[0]);
+                safe_close(p[1]);
+                return 0;
+        }
+        if (pid == 0) {
+                char fd[16];
+                int devnull, w;
+
+                /* The agent closes --notify-fd once it is registered. */
+                w = fcntl(p[1], F_DUPFD, 3);
+                devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (w < 0 || devnull < 0 || dup2(devnull, STDERR_FILENO) < 0)
+                        _exit(EXIT_FAILURE);
+                snprintf(fd, sizeof(fd), "%d", w);
+                execl(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd, "--fallback", (char *) NULL);
+                _exit(EXIT_FAILURE);
+        }
+
+        safe_close(p[1]);
+        /* Registered (EOF), or it gave up (EOF too): go on either way; do not
+         * wait more than 5 s for it. */
+        (void) poll(&(struct pollfd) { .fd = p[0], .events = POLLIN }, 1, 5000);
+        safe_close(p[0]);
+        return pid;
+}
+
+static void polkit_agent_close(pid_t pid) {
+        if (pid <= 0)
+                return;
+        (void) kill(pid, SIGTERM);
+        (void) waitpid(pid, NULL, 0);
+}
+
 typedef struct UploadClient {
         sd_event *event;
         bool progress_bar;
@@ -479,6 +532,7 @@ int verb_upload(int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         UploadClient u = { .exit_code = EXIT_FAILURE };
+        pid_t agent;
         char *pw;
         size_t len = 0;
         int c, r;
@@ -554,16 +608,20 @@ int verb_upload(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
+        agent = polkit_agent_open();
+
         /* No timeout: an upload takes as long as the network needs; fsmond
          * answers when it ends, and bus disconnection ends the wait. */
         r = sd_bus_call_async(bus, NULL, call, on_upload_reply, &u, UINT64_MAX);
         if (r < 0) {
+                polkit_agent_close(agent);
                 log_error_errno(r, "Cannot send the request: %m");
                 return EXIT_FAILURE;
         }
         call = sd_bus_message_unref(call);
 
         r = sd_event_loop(event);
+        polkit_agent_close(agent);
         if (r < 0) {
                 progress_clear(&u);
                 log_error_errno(r, "Event loop failed: %m");

@@ -268,13 +268,21 @@ int manager_startup(Manager *m) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Cannot block signals: %m");
 
-        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
-        if (r < 0)
-                return log_error_errno(r, "Cannot watch signals: %m");
+        /* As important as the capture's source (SD_EVENT_PRIORITY_IMPORTANT):
+         * a flood of audit events must not keep SIGTERM or the watchdog from
+         * being served. */
+        for (size_t i = 0; i < 3; i++) {
+                static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+                sd_event_source *s = NULL;
+
+                r = sd_event_add_signal(m->event, &s, sigs[i], sigs[i] == SIGHUP ? on_sighup : on_sigterm, m);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot watch signals: %m");
+                (void) sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IMPORTANT);
+                /* Owned by the event loop from now on. */
+                (void) sd_event_source_set_floating(s, true);
+                sd_event_source_unref(s);
+        }
 
         r = sd_watchdog_enabled(false, &m->watchdog_usec);
         if (r < 0)
@@ -284,6 +292,7 @@ int manager_startup(Manager *m) {
                                       now_usec(CLOCK_MONOTONIC) + m->watchdog_usec / 2, 0, on_watchdog, m);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up the watchdog timer: %m");
+                (void) sd_event_source_set_priority(m->watchdog_event, SD_EVENT_PRIORITY_IMPORTANT);
                 (void) sd_event_source_set_enabled(m->watchdog_event, SD_EVENT_ON);
         }
 

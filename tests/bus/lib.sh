@@ -46,11 +46,16 @@ cleanup() {
         for u in $member $nonmember $slow; do
                 getent passwd "$u" >/dev/null && userdel "$u" 2>/dev/null
         done
-        [ $created_group = 1 ] && groupdel fsmon 2>/dev/null
+        # Only an empty group goes: another run of this test may share it.
+        if [ $created_group = 1 ] && [ -z "$(getent group fsmon | cut -d: -f4)" ]; then
+                groupdel fsmon 2>/dev/null
+        fi
         rm -f "$policy_file" "$rules_file" "$slow_rules_file"
         rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A test killed by its timeout cleans up too.
+trap 'exit 1' INT TERM HUP
 
 # ---- users and group ----
 if ! getent group fsmon >/dev/null; then

@@ -62,6 +62,14 @@ else
         fail "terminal: exit $rc"; sed 's/\r/\\r/g; s/\x1b/\\e/g' "$tmp/pty.out" | head -20
 fi
 
+# A non-member on a terminal: fsmonctl starts pkttyagent so that polkit could
+# ask for an admin password; with no session here polkit still says no, and
+# fsmonctl must end with exit 4 and one message, not hang.
+as "$nonmember" "$python" "$src/tests/bus/pty-upload.py" "$fsmonctl" right-password >"$tmp/pty2.out" 2>&1; rc=$?
+[ $rc = 4 ] && grep -q "Not authorized to upload" "$tmp/pty2.out" && ! grep -q "<TYPED>" "$tmp/pty2.out" &&
+        pass "terminal, non-member: refused with one message (exit 4)" ||
+        { fail "terminal, non-member: exit $rc"; sed 's/\r/\\r/g' "$tmp/pty2.out" | head; }
+
 # ---- host key mismatch ----
 expect_error "host key mismatch" org.fsmon1.Error.HostKeyMismatch "$member" Upload string:hostkey
 printf 'hostkey\n' | as "$member" "$fsmonctl" upload >/dev/null 2>&1; rc=$?
