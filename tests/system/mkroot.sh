@@ -17,7 +17,7 @@ cache=${FSMON_TEST_CACHE:-/var/cache/fsmon-test}
 suite=bookworm
 packages=(
         systemd systemd-sysv libpam-systemd dbus polkitd auditd sudo udev kmod
-        openssh-server openssh-client procps iproute2 e2fsprogs
+        openssh-server openssh-client procps iproute2 e2fsprogs jq zstd
         libauparse0 libaudit1 libsodium23 libsystemd0 libssh-4 libinih1 libzstd1
         linux-image-cloud-amd64
 )

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The full path with the kernel's audit, in a qemu VM (TCG unless
+# FSMON_VM_ACCEL=kvm): the cached Debian 12 root (mkroot.sh) with
+# linux-image-cloud-amd64, fsmon_*.deb installed into it, a test user, an
+# upload account and sshd, written to an ext4 image (mkfs.ext4 -d, no loop
+# mounts) and booted with the kernel and initrd of the tree; serial console
+# to a file. vm-inner.sh runs inside once the system is up and checks that
+#   - fsmon loaded its rules through augenrules (file, audit.rules, kernel),
+#   - a workload run by a logged-in user (ssh) ends up in the spool as the
+#     expected actions (offsets and sizes of what dd did), pseudonymised,
+#   - "fsmonctl upload" sends them to the sshd in the VM.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+for t in qemu-system-x86_64 mkfs.ext4 systemd-nspawn debootstrap dpkg-buildpackage; do
+        command -v $t >/dev/null || { echo "SKIP: $t missing (tools/deps.sh installs it)"; exit 77; }
+done
+accel=${FSMON_VM_ACCEL:-tcg}
+vm_timeout=${FSMON_VM_TIMEOUT:-600}
+
+tmp=$(mktemp -d /var/tmp/fsmon-vm-test.XXXXXX)
+tree=$tmp/root
+qemu_pid=
+cleanup() {
+        [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+        mountpoint -q "$tree" && umount "$tree"
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+T0=$(date +%s)
+phase() { log "$* (+$(($(date +%s) - T0)) s)"; }
+
+phase "root (debootstrap once, cached)"
+root=$("$here/mkroot.sh") || { rc=$?; echo "FAIL: mkroot.sh"; exit $rc; }
+kernel=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -n1)
+initrd=$(ls "$root"/boot/initrd.img-* | sort -V | tail -n1)
+[ -r "$kernel" ] && [ -r "$initrd" ] || { echo "FAIL: no kernel/initrd in $root/boot"; exit 1; }
+phase "build the .deb"
+deb=$(build_deb "$tmp") || { echo "FAIL: dpkg-buildpackage"; exit 1; }
+
+phase "prepare the VM tree"
+mkdir -p "$tree" "$tmp/upper" "$tmp/work"
+mount -t overlay overlay -o "lowerdir=$root,upperdir=$tmp/upper,workdir=$tmp/work" "$tree" 2>/dev/null \
+        || cp -a "$root/." "$tree/"
+cp "$deb" "$tree/root/fsmon.deb"
+cp "$here/vm-inner.sh" "$tree/root/vm-inner.sh"
+printf 'UPLOAD_PW=%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$tree/root/vm-test.env"
+chmod 600 "$tree/root/vm-test.env"
+cat >"$tree/etc/systemd/system/fsmon-vmtest.service" <<'UNIT'
+[Unit]
+Description=fsmon system test (tests/system/vm-test.sh)
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/root/vm-inner.sh
+StandardOutput=journal
+TimeoutStartSec=15min
+[Install]
+WantedBy=multi-user.target
+UNIT
+# Setup inside the tree (nspawn without boot: no service starts; the
+# package's postinst enables fsmon.service for the VM's boot).
+if ! systemd-nspawn --register=no --keep-unit --quiet --private-network -D "$tree" /bin/bash -ec '
+        export DEBIAN_FRONTEND=noninteractive
+        . /root/vm-test.env
+        apt-get install -y /root/fsmon.deb
+        useradd -m -s /bin/bash fsmonuser
+        usermod -a -G fsmon fsmonuser
+        useradd -m -s /bin/bash fsmonup
+        printf "fsmonup:%s\n" "$UPLOAD_PW" | chpasswd
+        install -d -o fsmonup -g fsmonup -m 0755 /home/fsmonup/incoming
+        ls /etc/ssh/ssh_host_ed25519_key >/dev/null 2>&1 || ssh-keygen -A
+        hostkey="127.0.0.1 $(cut -d" " -f1,2 /etc/ssh/ssh_host_ed25519_key.pub)"
+        install -d -m 0700 /root/.ssh
+        ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_ed25519
+        echo "$hostkey" >/root/.ssh/known_hosts
+        install -d -m 0700 -o fsmonuser -g fsmonuser /home/fsmonuser/.ssh
+        install -m 0600 -o fsmonuser -g fsmonuser /root/.ssh/id_ed25519.pub /home/fsmonuser/.ssh/authorized_keys
+        echo "$hostkey" >/etc/fsmon/known_hosts
+        mkdir -p /etc/fsmon/fsmon.conf.d
+        printf "[upload]\nhost = 127.0.0.1\nport = 22\nuser = fsmonup\nremote_dir = /home/fsmonup/incoming\nknown_hosts = /etc/fsmon/known_hosts\n\n[spool]\nsegment_max_age = 2s\n" \
+                >/etc/fsmon/fsmon.conf.d/50-system-test.conf
+        systemctl enable fsmon-vmtest.service
+        systemctl mask serial-getty@ttyS0.service getty@tty1.service
+        systemctl is-enabled fsmon.service auditd.service ssh.service
+        echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >/etc/fstab
+        ' >"$tmp/setup.log" 2>&1; then
+        tail -n 30 "$tmp/setup.log"
+        echo "FAIL: preparing the VM tree"
+        exit 1
+fi
+phase "mkfs.ext4 -d (image)"
+mkfs.ext4 -q -F -L fsmonroot -d "$tree" "$tmp/disk.raw" 3G || { echo "FAIL: mkfs.ext4 -d"; exit 1; }
+umount "$tree" 2>/dev/null
+
+phase "boot the VM (qemu, accel=$accel)"
+case "$accel" in
+kvm) cpu=host ;;
+*) cpu=max ;;
+esac
+serial=$tmp/serial.log
+qemu-system-x86_64 -machine "q35,accel=$accel" -cpu "$cpu" -m 1536 -smp 2 \
+        -kernel "$kernel" -initrd "$initrd" \
+        -append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4" \
+        -drive "file=$tmp/disk.raw,if=virtio,format=raw" \
+        -display none -monitor none -serial "file:$serial" -nic none -no-reboot &
+qemu_pid=$!
+booted=
+for _ in $(seq "$vm_timeout"); do
+        kill -0 "$qemu_pid" 2>/dev/null || break
+        if [ -z "$booted" ] && grep -aq 'FSMON-VM booted' "$serial" 2>/dev/null; then
+                booted=1
+                phase "VM up, vm-inner.sh running"
+        fi
+        sleep 1
+done
+timed_out=
+if kill -0 "$qemu_pid" 2>/dev/null; then
+        timed_out=1
+        kill "$qemu_pid"
+fi
+wait "$qemu_pid"
+qemu_pid=
+phase "VM stopped"
+# What the VM left on its disk, for the diagnosis of a failure: its journal
+# and fsmon's spool, read from the image without mounting it.
+postmortem() {
+        local pm=$tmp/postmortem
+        mkdir -p "$pm"
+        debugfs -R "rdump /var/log/journal /var/lib/fsmon $pm" "$tmp/disk.raw" >/dev/null 2>&1
+        echo "--- journal of the VM (fsmon, auditd, kernel audit), last lines"
+        journalctl -D "$pm/journal" --no-pager -o short-monotonic -u fsmon -u auditd -u fsmon-vmtest \
+                2>/dev/null | tail -n 30
+        echo "--- spool: $(ls "$pm/fsmon/spool" 2>/dev/null | tr '\n' ' ')"
+        if [ -n "${FSMON_KEEP:-}" ]; then
+                echo "kept: $tmp (disk.raw, serial.log, postmortem/)"
+                trap - EXIT
+        fi
+}
+if [ -n "$timed_out" ]; then
+        echo "FAIL: the VM did not finish within $vm_timeout s"
+        grep -a 'FSMON-VM' "$serial" | sed 's/^.*FSMON-VM /  /' | tr -d '\r'
+        postmortem
+        exit 1
+fi
+
+grep -a 'FSMON-VM' "$serial" | sed 's/^.*FSMON-VM /  /' | tr -d '\r'
+done_line=$(grep -a 'FSMON-VM DONE' "$serial" | tail -n1 | tr -d '\r')
+if [ -z "$done_line" ]; then
+        echo "FAIL: vm-inner.sh did not finish; console tail:"
+        tail -n 30 "$serial" | tr -d '\r'
+        postmortem
+        exit 1
+fi
+n=${done_line##* }
+phase "done"
+[ "$n" = 0 ] || { echo "$n check(s) failed in the VM"; postmortem; exit 1; }
+echo "all checks passed"
