@@ -22,7 +22,7 @@ freq = 50
 max_log_file = 1024
 num_logs = 4
 max_log_file_action = ROTATE
-space_left = 1
+space_left = 2
 space_left_action = IGNORE
 admin_space_left = 1
 admin_space_left_action = IGNORE
@@ -126,7 +126,7 @@ live_cleanup() {
         fi
         for r in "${live_rules[@]}"; do
                 # shellcheck disable=SC2086
-                auditctl ${r/-a always,exit/-d always,exit} >/dev/null 2>&1
+                auditctl ${r/#-a /-d } >/dev/null 2>&1
         done
         if [ -n "$live_auditd_pid" ]; then
                 kill -TERM "$live_auditd_pid" 2>/dev/null
