@@ -225,6 +225,32 @@ else
         fail "server down"; cat "$t/out-refused"
 fi
 
+# --- 4d. a server that accepts but never speaks SSH: the connect timeout ----
+port=$(up_free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+print("ready", flush=True)
+conns = []
+while True:
+        c, _ = s.accept(); conns.append(c)
+' "$port" >"$t/mute.out" &
+mute_pid=$!
+for _ in $(seq 50); do grep -q ready "$t/mute.out" 2>/dev/null && break; sleep 0.1; done
+start=$SECONDS
+printf '%s\n' "$UP_PASSWORD" | "$driver" --host 127.0.0.1 --port "$port" --user "$UP_USER" \
+        --remote-dir "$UP_REMOTE" --known-hosts "$UP_KNOWN_HOSTS" --host-id host4d --connect-timeout 2 \
+        --spool "$t/spool" >"$t/out-mute" 2>&1
+took=$((SECONDS - start))
+kill "$mute_pid" 2>/dev/null; wait "$mute_pid" 2>/dev/null
+if [ "$(field result "$t/out-mute")" = ETIMEDOUT ] && [ "$(field error "$t/out-mute")" = org.fsmon1.Error.Timeout ] &&
+   [ "$took" -le 10 ] && [ "$(snapshot "$t/spool")" = "$before_local" ]; then
+        pass "mute server: $(field message "$t/out-mute") (after ${took}s)"
+else
+        fail "mute server (took ${took}s)"; cat "$t/out-mute"
+fi
+
 # --- 5. crash leftovers: final name present (not removed locally), .part ----
 t=$UP_DIR/t5
 make_spool "$t/spool" 500000 700000 900000
