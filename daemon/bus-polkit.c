@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus-polkit.h"
 #include "log.h"
@@ -101,6 +102,20 @@ unsigned polkit_registry_pending(PolkitRegistry *reg) {
         return reg ? reg->n_queries : 0;
 }
 
+/* Callers can make polkit fail at will (by leaving at the right moment, or
+ * while polkitd is down): warn at most every 10 s, so that an unprivileged
+ * user cannot flood the journal. */
+static int polkit_failure_level(void) {
+        static struct timespec last;
+        struct timespec now;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &now);
+        if (last.tv_sec != 0 && now.tv_sec - last.tv_sec < 10)
+                return LOG_DEBUG;
+        last = now;
+        return LOG_WARNING;
+}
+
 static void polkit_query_deny(PolkitQuery *q, const char *name, const char *text) {
         /* The reply may fail if the caller went away meanwhile: nothing to do then. */
         (void) sd_bus_reply_method_errorf(q->request, name, "%s", text);
@@ -135,8 +150,8 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 const sd_bus_error *e = sd_bus_message_get_error(reply);
 
                 /* Decided here: a failing polkit never grants anything. */
-                log_warning("polkit check of %s for %s failed (%s), denying.",
-                            q->action, q->sender, e && e->name ? e->name : "unknown error");
+                log_full(polkit_failure_level(), "polkit check of %s for %s failed (%s), denying.",
+                         q->action, q->sender, e && e->name ? e->name : "unknown error");
                 polkit_query_deny(q, SD_BUS_ERROR_ACCESS_DENIED, "Authorization check failed.");
                 return 0;
         }
