@@ -32,29 +32,55 @@ static bool is_digit(char c) {
         return c >= '0' && c <= '9';
 }
 
-/* Records of an event that fsmon never reads and that are long (the command
- * line, hex-encoded): dropped before auparse spends time on them. */
-static bool type_is_unused(const char *t, size_t n) {
-        return (n == 9 && memcmp(t, "PROCTITLE", 9) == 0) ||
-               (n == 6 && memcmp(t, "EXECVE", 6) == 0) ||
-               (n == 10 && memcmp(t, "BPRM_FCAPS", 10) == 0);
+/* Long records that fsmon never reads (the command line, hex-encoded) are
+ * not handed to auparse. PROCTITLE is also how auparse knows that a syscall
+ * event read from a log is complete (auditd does not log the kernel's EOE),
+ * so it is replaced by a short EOE line instead of being dropped. */
+typedef enum LineUse {
+        LINE_KEEP,
+        LINE_DROP,
+        LINE_AS_EOE,
+} LineUse;
+
+typedef struct LineInfo {
+        uint64_t sec, serial;
+        unsigned msec;
+        size_t type_off;        /* where "type=" begins (after a node= prefix) */
+        size_t hdr_off, hdr_end;/* " msg=audit(...):" */
+        LineUse use;
+} LineInfo;
+
+static LineUse type_use(const char *t, size_t n) {
+        if (n == 9 && memcmp(t, "PROCTITLE", 9) == 0)
+                return LINE_AS_EOE;
+        if ((n == 6 && memcmp(t, "EXECVE", 6) == 0) || (n == 10 && memcmp(t, "BPRM_FCAPS", 10) == 0))
+                return LINE_DROP;
+        return LINE_KEEP;
 }
 
-static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret_msec, uint64_t *ret_serial,
-                       bool *ret_unused) {
+static bool has_control_bytes(const char *s, size_t n) {
+        size_t i = 0;
+
+        /* Eight bytes at a time: a byte below 0x20 sets its top bit in
+         * (x - 0x20..) & ~x; only then look at the bytes one by one. */
+        for (; i + 8 <= n; i += 8) {
+                uint64_t x;
+                memcpy(&x, s + i, 8);
+                if ((x - 0x2020202020202020ULL) & ~x & 0x8080808080808080ULL)
+                        break;
+        }
+        for (; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c < 0x20 && c != 0x1d && c != '\t')
+                        return true;
+        }
+        return false;
+}
+
+static bool line_check(const char *s, size_t n, LineInfo *ret) {
         static const char msg[] = " msg=audit(";
         const char *end = s + n, *p = s, *type;
         uint64_t sec, msec, serial;
-        unsigned bad = 0;
-
-        /* Control bytes (other than ENRICHED's 0x1d separator and tabs) mean
-         * binary garbage; a NUL would also cut the line short in auparse. */
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) s[i];
-                bad |= (c < 0x20) & (c != 0x1d) & (c != '\t');
-        }
-        if (bad)
-                return false;
 
         if (n >= 5 && memcmp(p, "node=", 5) == 0) {
                 p = memchr(p, ' ', n);
@@ -64,13 +90,15 @@ static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret
         }
         if (end - p < 5 || memcmp(p, "type=", 5) != 0)
                 return false;
+        ret->type_off = p - s;
         p += 5;
         if (p >= end || *p == ' ')
                 return false;
         type = p;
         while (p < end && *p != ' ')
                 p++;
-        *ret_unused = type_is_unused(type, p - type);
+        ret->use = type_use(type, p - type);
+        ret->hdr_off = p - s;
         if ((size_t) (end - p) < sizeof(msg) - 1 || memcmp(p, msg, sizeof(msg) - 1) != 0)
                 return false;
         p += sizeof(msg) - 1;
@@ -96,18 +124,22 @@ static bool line_check(const char *s, size_t n, uint64_t *ret_sec, unsigned *ret
 #undef NUMBER
         if (!(end - p >= 2 && p[0] == ')' && p[1] == ':'))
                 return false;
-        *ret_sec = sec;
-        *ret_msec = (unsigned) msec;
-        *ret_serial = serial;
+        ret->hdr_end = p + 2 - s;
+        /* Control bytes (other than ENRICHED's 0x1d separator and tabs) mean
+         * binary garbage; a NUL would also cut the line short in auparse.
+         * Lines that are not handed to auparse need no look. */
+        if (ret->use != LINE_DROP && has_control_bytes(s, n))
+                return false;
+        ret->sec = sec;
+        ret->msec = (unsigned) msec;
+        ret->serial = serial;
         return true;
 }
 
 bool audit_line_is_valid(const char *s, size_t n) {
-        uint64_t sec, serial;
-        unsigned msec;
-        bool unused;
+        LineInfo info;
 
-        return line_check(s, n, &sec, &msec, &serial, &unused);
+        return line_check(s, n, &info);
 }
 
 /* Numbers: audit prints pids and ids in decimal, arch and a0..a3 in hex,
@@ -353,6 +385,24 @@ AuditDecoder *audit_decoder_free(AuditDecoder *d) {
         return NULL;
 }
 
+/* Feeds "[node=N ]type=EOE msg=audit(S.M:N): " for the line at p. */
+static int feed_eoe(AuditDecoder *d, const char *p, const LineInfo *info) {
+        char line[256];
+        size_t hdr = info->hdr_end - info->hdr_off, n = 0;
+
+        if (info->type_off + hdr + 16 > sizeof(line))
+                return 0;
+        memcpy(line, p, info->type_off);
+        n = info->type_off;
+        memcpy(line + n, "type=EOE", 8);
+        n += 8;
+        memcpy(line + n, p + info->hdr_off, hdr);
+        n += hdr;
+        line[n++] = ' ';
+        line[n++] = '\n';
+        return auparse_feed(d->au, line, n) < 0 ? -EIO : 0;
+}
+
 static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
         /* data holds whole lines, each ending in '\n'. Feed runs of valid
          * lines in one call; skip invalid ones. */
@@ -361,24 +411,26 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
         while (p < end) {
                 const char *nl = memchr(p, '\n', end - p);
                 size_t n = nl - p;
-                uint64_t sec, serial;
-                unsigned msec;
-                bool skip = false, unused = false;
+                LineInfo info;
+                bool skip = false, eoe = false;
 
                 d->stats.lines++;
-                if (n > AUDIT_LINE_MAX || !line_check(p, n, &sec, &msec, &serial, &unused)) {
+                if (n > AUDIT_LINE_MAX || !line_check(p, n, &info)) {
                         d->stats.malformed_lines++;
                         skip = true;
-                } else if (unused)
-                        skip = true;
-                else if (d->filter && !d->filter(sec, msec, serial, d->filter_userdata)) {
+                } else if (d->filter && !d->filter(info.sec, info.msec, info.serial, d->filter_userdata)) {
                         d->stats.filtered_lines++;
                         skip = true;
+                } else if (info.use != LINE_KEEP) {
+                        skip = true;
+                        eoe = info.use == LINE_AS_EOE;
                 }
                 if (skip) {
                         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                                 return -EIO;
                         run = nl + 1;
+                        if (eoe && feed_eoe(d, p, &info) < 0)
+                                return -EIO;
                 }
                 p = nl + 1;
         }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "audit-netlink.h"
@@ -19,10 +20,14 @@
  * rmem_max with SO_RCVBUFFORCE. */
 #define RCVBUF_SIZE (64 * 1024 * 1024)
 #define RECV_SIZE (MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)
+/* Records per recvmmsg(): one system call instead of one per record. */
+#define RECV_BATCH 64
 
 struct AuditNetlink {
         int fd;
-        char *msg;
+        char *msg;                      /* RECV_BATCH buffers of RECV_SIZE */
+        struct mmsghdr mmsg[RECV_BATCH];
+        struct iovec iov[RECV_BATCH];
 };
 
 int audit_netlink_open(AuditNetlink **ret) {
@@ -36,7 +41,7 @@ int audit_netlink_open(AuditNetlink **ret) {
         n = calloc(1, sizeof(*n));
         if (!n)
                 return -ENOMEM;
-        n->msg = malloc(RECV_SIZE);
+        n->msg = malloc((size_t) RECV_SIZE * RECV_BATCH);
         if (!n->msg) {
                 free(n);
                 return -ENOMEM;
@@ -53,6 +58,10 @@ int audit_netlink_open(AuditNetlink **ret) {
                 int r = -errno;         /* EPERM without CAP_AUDIT_READ */
                 audit_netlink_free(n);
                 return r;
+        }
+        for (unsigned i = 0; i < RECV_BATCH; i++) {
+                n->iov[i] = (struct iovec) { .iov_base = n->msg + (size_t) i * RECV_SIZE, .iov_len = RECV_SIZE };
+                n->mmsg[i].msg_hdr = (struct msghdr) { .msg_iov = &n->iov[i], .msg_iovlen = 1 };
         }
         *ret = n;
         return 0;
@@ -86,19 +95,54 @@ static int buf_reserve(char **buf, size_t *size, size_t need) {
         return 0;
 }
 
+/* Appends one record, as auditd's RAW text line, to the buffer. */
+static int append_record(const char *msg, size_t k, char **buf, size_t *len, size_t *size) {
+        const struct nlmsghdr *h = (const struct nlmsghdr *) msg;
+        const char *type, *text;
+        char unknown[32];
+        size_t tlen;
+        int r;
+
+        /* The kernel sends one record per datagram; its nlmsg_len is not
+         * always exact, so trust the datagram's size. */
+        if (k < NLMSG_HDRLEN || h->nlmsg_type < AUDIT_FIRST_USER_MSG)
+                return 0;       /* netlink control messages */
+        /* Long records fsmon never reads (the decoder would drop them too). */
+        if (h->nlmsg_type == AUDIT_PROCTITLE || h->nlmsg_type == AUDIT_EXECVE ||
+            h->nlmsg_type == AUDIT_BPRM_FCAPS)
+                return 0;
+        text = NLMSG_DATA(h);
+        tlen = k - NLMSG_HDRLEN;
+        if (h->nlmsg_len >= NLMSG_HDRLEN && h->nlmsg_len - NLMSG_HDRLEN < tlen)
+                tlen = h->nlmsg_len - NLMSG_HDRLEN;
+        while (tlen > 0 && (text[tlen - 1] == 0 || text[tlen - 1] == '\n'))
+                tlen--;
+        if (memchr(text, 0, tlen))
+                tlen = strnlen(text, tlen);
+
+        type = audit_msg_type_to_name(h->nlmsg_type);
+        if (!type) {
+                snprintf(unknown, sizeof(unknown), "UNKNOWN[%u]", h->nlmsg_type);
+                type = unknown;
+        }
+        r = buf_reserve(buf, size, *len + strlen(type) + tlen + 16);
+        if (r < 0)
+                return r;
+        *len += (size_t) sprintf(*buf + *len, "type=%s msg=", type);
+        memcpy(*buf + *len, text, tlen);
+        *len += tlen;
+        (*buf)[(*len)++] = '\n';
+        return 1;
+}
+
 int audit_netlink_read(AuditNetlink *n, char **buf, size_t *len, size_t *size,
                        unsigned max_records, bool *overflowed) {
         unsigned count = 0;
 
         while (count < max_records) {
-                struct nlmsghdr *h;
-                const char *type, *text;
-                char unknown[32];
-                size_t tlen, need;
-                ssize_t k;
-                int r;
+                unsigned want = MIN(max_records - count, (unsigned) RECV_BATCH);
+                int k = recvmmsg(n->fd, n->mmsg, want, MSG_DONTWAIT, NULL);
 
-                k = recv(n->fd, n->msg, RECV_SIZE, MSG_DONTWAIT);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -110,37 +154,14 @@ int audit_netlink_read(AuditNetlink *n, char **buf, size_t *len, size_t *size,
                         }
                         return -errno;
                 }
-
-                /* The kernel sends one record per datagram; its nlmsg_len
-                 * is not always exact, so trust the datagram's size. */
-                if ((size_t) k < NLMSG_HDRLEN)
-                        continue;
-                h = (struct nlmsghdr *) n->msg;
-                if (h->nlmsg_type < AUDIT_FIRST_USER_MSG)
-                        continue;       /* netlink control messages */
-                text = NLMSG_DATA(h);
-                tlen = (size_t) k - NLMSG_HDRLEN;
-                if (h->nlmsg_len >= NLMSG_HDRLEN && h->nlmsg_len - NLMSG_HDRLEN < tlen)
-                        tlen = h->nlmsg_len - NLMSG_HDRLEN;
-                while (tlen > 0 && (text[tlen - 1] == 0 || text[tlen - 1] == '\n'))
-                        tlen--;
-                if (memchr(text, 0, tlen))
-                        tlen = strnlen(text, tlen);
-
-                type = audit_msg_type_to_name(h->nlmsg_type);
-                if (!type) {
-                        snprintf(unknown, sizeof(unknown), "UNKNOWN[%u]", h->nlmsg_type);
-                        type = unknown;
+                for (int i = 0; i < k; i++) {
+                        int r = append_record(n->msg + (size_t) i * RECV_SIZE, n->mmsg[i].msg_len, buf, len, size);
+                        if (r < 0)
+                                return r;
+                        count += r;
                 }
-                need = *len + strlen(type) + tlen + 16;
-                r = buf_reserve(buf, size, need);
-                if (r < 0)
-                        return r;
-                *len += (size_t) sprintf(*buf + *len, "type=%s msg=", type);
-                memcpy(*buf + *len, text, tlen);
-                *len += tlen;
-                (*buf)[(*len)++] = '\n';
-                count++;
+                if (k < (int) want)
+                        break;
         }
         return (int) count;
 }
