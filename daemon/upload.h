@@ -90,7 +90,8 @@ typedef struct UploadCallbacks {
          * the spool now. Optional (but then nothing is ever removed). */
         void (*segment_delivered)(const char *name, uint64_t size, void *userdata);
         /* upload_job_start() only: the job is over; r as upload_run() returns
-         * it. Called last; upload_job_free() may be called from here. */
+         * it; report is valid during the call (a copy: upload_job_free() may
+         * be called from here). Called last. */
         void (*finished)(int r, const UploadReport *report, void *userdata);
 } UploadCallbacks;
 
