@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <getopt.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "action-json.h"
 #include "fsmonctl.h"
+#include "key.h"
 #include "ledger.h"
 #include "log.h"
 #include "pseudonym.h"
@@ -128,38 +128,14 @@ int verb_decode(int argc, char *argv[]) {
         }
 
         if (key_file) {
-                uint8_t *key;
+                _cleanup_key_free_ uint8_t *key = NULL;
 
-                /* sodium_malloc() aborts before sodium_init(). */
-                if (sodium_init() < 0 || !(key = sodium_malloc(PSEUDONYM_KEY_SIZE))) {
-                        log_oom();
-                        return EXIT_FAILURE;
-                }
-                r = pseudonym_key_read_file(key_file, key);
+                r = key_load(AT_FDCWD, key_file, &key);
                 if (r < 0) {
-                        sodium_free(key);
-                        switch (r) {
-                        case -ELOOP:
-                                log_error("Refusing key file %s: it is a symbolic link.", key_file);
-                                break;
-                        case -EBADF:
-                                log_error("Refusing key file %s: not a regular file.", key_file);
-                                break;
-                        case -EPERM:
-                                log_error("Refusing key file %s: it must be owned by you or root and "
-                                          "not accessible to group or others (chmod 0600).", key_file);
-                                break;
-                        case -EBADMSG:
-                                log_error("Refusing key file %s: a key is exactly %d bytes.",
-                                          key_file, PSEUDONYM_KEY_SIZE);
-                                break;
-                        default:
-                                log_error_errno(r, "Failed to read key file %s: %m", key_file);
-                        }
+                        log_error("Refusing key file %s: %s.", key_file, key_strerror(r));
                         return EXIT_FAILURE;
                 }
                 r = pseudonymizer_new(key, &pseudonymizer);
-                sodium_free(key);
         } else if (!plain)
                 r = pseudonymizer_new_random(&pseudonymizer);
         else

@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "pseudonym.h"
 
@@ -167,32 +164,4 @@ const char *pseudonymizer_path(Pseudonymizer *p, const char *path, size_t len, s
         }
         *ret_len = n;
         return s;
-}
-
-int pseudonym_key_read_file(const char *path, uint8_t key[PSEUDONYM_KEY_SIZE]) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-        uint8_t extra;
-        ssize_t n;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
-        if ((st.st_mode & 077) != 0)
-                return -EPERM;
-        if (st.st_uid != 0 && st.st_uid != geteuid())
-                return -EPERM;
-
-        n = read(fd, key, PSEUDONYM_KEY_SIZE);
-        if (n < 0)
-                return -errno;
-        if (n != PSEUDONYM_KEY_SIZE || read(fd, &extra, 1) != 0) {
-                sodium_memzero(key, PSEUDONYM_KEY_SIZE);
-                return -EBADMSG;
-        }
-        return 0;
 }

@@ -29,9 +29,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Pseudonymizer *, pseudonymizer_free);
 /* Returns the pseudonymised form of an absolute path; the pointer stays valid
  * until the next call (it may come from a cache). NULL on allocation failure. */
 const char *pseudonymizer_path(Pseudonymizer *p, const char *path, size_t len, size_t *ret_len);
-
-/* Reads a key file: a regular file, not a symlink, owned by the caller or
- * root, not accessible by group or others, exactly 32 bytes. Returns -ELOOP
- * (a symlink), -EBADF (not a regular file), -EPERM (loose permissions or
- * foreign owner), -EBADMSG (wrong size), or the error of open/read. */
-int pseudonym_key_read_file(const char *path, uint8_t key[PSEUDONYM_KEY_SIZE]);

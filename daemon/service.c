@@ -250,6 +250,8 @@ int service_new(Manager *m, const ServiceOptions *o, Service **ret) {
                 r = upload_manager_set_config(s->upload, s->config);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the uploader: %m");
+        /* After a boot a spool is typically waiting: say how much, since when. */
+        upload_manager_log_startup(s->upload);
 
         manager_attach_stop(m, on_stop, s);
         manager_attach_reload(m, on_reload, s);

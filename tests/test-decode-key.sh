@@ -21,13 +21,13 @@ check "same records either way" "[ \$(wc -l <$dir/a) = \$(wc -l <$dir/c) ]"
 
 cp "$dir/k1" "$dir/loose"; chmod 640 "$dir/loose"
 "$fsmonctl" decode --key "$dir/loose" "$log" >/dev/null 2>"$dir/err"; r=$?
-check "a group-readable key is refused" "[ $r = 1 ] && grep -q 'chmod 0600' $dir/err"
+check "a group-readable key is refused" "[ $r = 1 ] && grep -q 'must be 0600' $dir/err"
 ln -s "$dir/k1" "$dir/link"
 "$fsmonctl" decode --key "$dir/link" "$log" >/dev/null 2>"$dir/err"; r=$?
-check "a symlinked key is refused" "[ $r = 1 ] && grep -q 'symbolic link' $dir/err"
+check "a symlinked key is refused" "[ $r = 1 ] && grep -q 'symlink' $dir/err"
 head -c 31 /dev/urandom >"$dir/short"; chmod 600 "$dir/short"
 "$fsmonctl" decode --key "$dir/short" "$log" >/dev/null 2>"$dir/err"; r=$?
-check "a 31-byte key is refused" "[ $r = 1 ] && grep -q '32 bytes' $dir/err"
+check "a 31-byte key is refused" "[ $r = 1 ] && grep -q 'exactly 32 bytes' $dir/err"
 "$fsmonctl" decode --key "$dir" "$log" >/dev/null 2>"$dir/err"; r=$?
 check "a directory is refused" "[ $r = 1 ] && grep -q 'not a regular file' $dir/err"
 "$fsmonctl" decode --plain --key "$dir/k1" "$log" >/dev/null 2>&1; r=$?

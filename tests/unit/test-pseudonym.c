@@ -90,52 +90,11 @@ static void test_many_paths(void **state) {
         pseudonymizer_free(p);
 }
 
-static void test_key_file(void **state) {
-        char dir[] = "/tmp/fsmon-test-key.XXXXXX", path[256], link[256];
-        uint8_t key[32];
-        int fd;
-
-        assert_non_null(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/key", dir);
-        snprintf(link, sizeof(link), "%s/link", dir);
-
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, key1, 32), 32);
-        close(fd);
-        assert_int_equal(pseudonym_key_read_file(path, key), 0);
-        assert_memory_equal(key, key1, 32);
-
-        assert_int_equal(symlink(path, link), 0);
-        assert_int_equal(pseudonym_key_read_file(link, key), -ELOOP);
-
-        assert_int_equal(chmod(path, 0640), 0);
-        assert_int_equal(pseudonym_key_read_file(path, key), -EPERM);
-        assert_int_equal(chmod(path, 0604), 0);
-        assert_int_equal(pseudonym_key_read_file(path, key), -EPERM);
-        assert_int_equal(chmod(path, 0600), 0);
-
-        fd = open(path, O_WRONLY | O_APPEND);
-        assert_int_equal(write(fd, "x", 1), 1);
-        close(fd);
-        assert_int_equal(pseudonym_key_read_file(path, key), -EBADMSG);
-        assert_int_equal(truncate(path, 31), 0);
-        assert_int_equal(pseudonym_key_read_file(path, key), -EBADMSG);
-
-        assert_int_equal(pseudonym_key_read_file(dir, key), -EBADF);
-        assert_int_equal(pseudonym_key_read_file("/nonexistent/key", key), -ENOENT);
-
-        unlink(link);
-        unlink(path);
-        rmdir(dir);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_structure),
                 cmocka_unit_test(test_keys),
                 cmocka_unit_test(test_many_paths),
-                cmocka_unit_test(test_key_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
