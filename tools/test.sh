@@ -39,8 +39,12 @@ run() {
         local dir=$1; shift
         local label=$1; shift
         echo "=== $label: configure and build ($dir)"
-        if ! { meson setup --reconfigure "$dir" "$@" >/dev/null 2>&1 || meson setup --wipe "$dir" "$@"; } \
-           || ! ninja -C "$dir"; then
+        if [ -d "$dir/meson-private" ]; then
+                meson setup --reconfigure "$dir" "$@" >/dev/null 2>&1 || meson setup --wipe "$dir" "$@" >/dev/null
+        else
+                meson setup "$dir" "$@" >/dev/null
+        fi
+        if [ $? -ne 0 ] || ! ninja -C "$dir"; then
                 echo "=== $label: build FAILED"
                 failed=$((failed + 1))
                 return

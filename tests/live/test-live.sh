@@ -73,8 +73,9 @@ fi
 ppre=$(python3 "$ps" "$dir/state/key" --path "$work/pre.txt")
 pre=$(jq -c --arg p "$ppre" 'select(.op=="read" and .path==$p)' "$dir/actual.jsonl" | head -n 1)
 echo "pre-opened: $pre"
-if [ -z "$pre" ] || [ "$(jq -r .offset <<<"$pre")" != 2 ] || [ "$(jq -r .fd <<<"$pre")" != 7 ]; then
-        echo "FAIL: the read on fd 7, opened before fsmond started, is not at offset 2"; fail=1
+# (bash's "<&7" reads through a copy of fd 7 on fd 0: the same description.)
+if [ -z "$pre" ] || [ "$(jq -r .offset <<<"$pre")" != 2 ]; then
+        echo "FAIL: the read of the file opened before fsmond started is not at offset 2"; fail=1
 fi
 if grep -q '"op":"gap"' "$dir/actual.jsonl"; then
         echo "FAIL: gap records"; grep '"op":"gap"' "$dir/actual.jsonl"; fail=1
