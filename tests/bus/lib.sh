@@ -33,13 +33,13 @@ policy_file=/usr/share/polkit-1/actions/org.fsmon1.test-$id.policy
 rules_file=/etc/polkit-1/rules.d/49-fsmon-test-$id.rules
 slow_rules_file=/etc/polkit-1/rules.d/48-fsmon-test-slow-$id.rules
 created_group=0
-dbus_pid= polkit_pid= fsmond_pid=
+dbus_pid= polkit_pid= fsmond_pid= extra_pids=
 
 cleanup() {
-        for p in $fsmond_pid $polkit_pid $dbus_pid; do
+        for p in $fsmond_pid $extra_pids $polkit_pid $dbus_pid; do
                 kill "$p" 2>/dev/null
         done
-        for p in $fsmond_pid $polkit_pid $dbus_pid; do
+        for p in $fsmond_pid $extra_pids $polkit_pid $dbus_pid; do
                 for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
                 kill -9 "$p" 2>/dev/null
         done

@@ -17,13 +17,33 @@ fsmond=$1 fsmonctl=$2 src=$3
 t0=$(date +%s)
 start_dbus || { fail "dbus-daemon did not start"; cat "$tmp/dbus.log"; exit 1; }
 start_polkit || { fail "polkitd did not start"; cat "$tmp/polkitd.log"; exit 1; }
-"$fsmond" --debug 2>"$tmp/fsmond.log" &
+# sd_notify as systemd would see it: a datagram socket and a 1 s watchdog.
+"$python" - "$tmp/notify" "$tmp/notify.log" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(120)
+with open(sys.argv[2], "w", buffering=1) as out:
+    try:
+        while True:
+            msg = s.recv(4096).decode(errors="replace")
+            out.write(msg.replace("\n", " | ") + "\n")
+            if "STOPPING=1" in msg:
+                break
+    except socket.timeout:
+        pass
+PY
+notify_pid=$!
+extra_pids="$extra_pids $notify_pid"
+wait_for 5 test -S "$tmp/notify"
+NOTIFY_SOCKET=$tmp/notify WATCHDOG_USEC=1000000 "$fsmond" --debug 2>"$tmp/fsmond.log" &
 fsmond_pid=$!
 wait_for 15 has_name org.fsmon1 || { fail "fake fsmond did not take org.fsmon1"; cat "$tmp/fsmond.log"; exit 1; }
 
 # Everything fsmond says on the bus, for the signal checks.
 busctl monitor --json=short >"$tmp/monitor.json" 2>"$tmp/monitor.log" &
 monitor_pid=$!
+extra_pids="$extra_pids $monitor_pid"
 sleep 0.5
 
 # ---- success, as a member, through fsmonctl (stdin not a terminal) ----
@@ -122,6 +142,19 @@ PY
 then pass "UploadProgress, UploadFinished and PropertiesChanged were emitted"; else fail "signals missing"; fi
 
 kill -0 "$fsmond_pid" 2>/dev/null && pass "fake fsmond alive" || fail "fake fsmond died"
+
+# ---- sd_notify: READY, STATUS, WATCHDOG, RELOADING, STOPPING ----
+expect_error "root: Reload" ok root Reload
+kill -TERM "$fsmond_pid"; wait "$fsmond_pid"; rc=$?; fsmond_pid=
+[ $rc = 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+wait_for 5 bash -c "! kill -0 $notify_pid 2>/dev/null"
+n() { grep -c -- "$1" "$tmp/notify.log"; }
+if [ "$(n READY=1)" -ge 2 ] && [ "$(n 'STATUS=running')" -ge 1 ] && [ "$(n WATCHDOG=1)" -ge 4 ] &&
+   [ "$(n RELOADING=1)" = 1 ] && [ "$(n STOPPING=1)" = 1 ] && [ "$(tail -1 "$tmp/notify.log" | grep -c STOPPING=1)" = 1 ]; then
+        pass "sd_notify: READY $(n READY=1), STATUS $(n STATUS=), WATCHDOG $(n WATCHDOG=1), RELOADING, STOPPING last"
+else
+        fail "sd_notify messages"; cat "$tmp/notify.log"
+fi
 echo "bus upload test: $fails failures in $(( $(date +%s) - t0 )) s"
 if [ $fails -ne 0 ]; then
         echo "--- fsmond log (tail)"; tail -30 "$tmp/fsmond.log"
