@@ -138,13 +138,9 @@ elif [ "$after" != "$before" ]; then
 else
         fail "fsmonctl upload did not reach the uploader (exit $uprc; LastUploadResult $after; sshd: ${sshd:-nothing})"
 fi
-if [ $uprc -eq 0 ]; then
-        ok "fsmonctl upload: exit 0"
-        printf 'not-the-password\n' | ct_exec runuser -u fsmonuser -- fsmonctl upload >/dev/null 2>&1 \
-                && fail "fsmonctl upload succeeded with a wrong password" || ok "wrong password refused"
-else
-        fail "fsmonctl upload: exit $uprc"
-fi
+# (No audit here, so the spool is empty and the uploader need not log in:
+# wrong passwords are tested in the VM, where there is something to send.)
+[ $uprc -eq 0 ] && ok "fsmonctl upload: exit 0 ($up)" || fail "fsmonctl upload: exit $uprc"
 
 # --man=no: the container has no man-db to look the pages up with.
 out=$(ct_exec systemd-analyze verify --man=no fsmon.service 2>&1)

@@ -84,10 +84,12 @@ done
 say "waited $SECONDS s for the spool"
 all=$(records "$spool"/seg-*)
 say "spool: $(ls "$spool" | tr '\n' ' '); $(wc -l <<<"$all") records; ActionsRecorded $(prop ActionsRecorded)"
-writes=$(jq -c -s --argjson p "$w" '[.[] | select(.pid == $p and .op == "write") | [.offset, .bytes]]' <<<"$all")
+# The writer's shell wrote "writer=PID" to the ssh pipe (no path), then dd
+# wrote data.bin: its path is the one path the writer wrote to.
+path=$(jq -r -s --argjson p "$w" '[.[] | select(.pid == $p and .op == "write" and .path != null) | .path] | unique | if length == 1 then .[0] else empty end' <<<"$all")
+writes=$(jq -c -s --argjson p "$w" --arg P "$path" '[.[] | select(.pid == $p and .op == "write" and .path == $P) | [.offset, .bytes]]' <<<"$all")
 [ "$writes" = '[[0,3333],[3333,3333],[6666,3333]]' ] && ok "writer: 3 writes of 3333 at 0, 3333, 6666" \
-        || fail "writer's writes (offset, bytes): $writes, want [[0,3333],[3333,3333],[6666,3333]]"
-path=$(jq -r -s --argjson p "$w" '[.[] | select(.pid == $p and .op == "write")][0].path // empty' <<<"$all")
+        || fail "writer's writes to one file (offset, bytes): $writes, want [[0,3333],[3333,3333],[6666,3333]]"
 opened=$(jq -c -s --argjson p "$w" --arg P "$path" '[.[] | select(.pid == $p and .op == "open" and .path == $P)] | length' <<<"$all")
 [ "$opened" -ge 1 ] && ok "writer: open of the same path" || fail "writer: no open of $path"
 comps=$(awk -F/ '{print NF - 1}' <<<"$path")
@@ -109,6 +111,12 @@ while [ $SECONDS -lt 60 ]; do
         [ "$(records "$spool"/seg-*.open | jq -s --argjson p "$w" '[.[] | select(.pid == $p)] | length')" = 0 ] && break
         sleep 2
 done
+nseg=$(ls "$spool"/seg-*.jsonl* 2>/dev/null | wc -l)
+bad=$(printf 'not-the-password\n' | timeout 120 runuser -u fsmonuser -- fsmonctl upload 2>&1)
+rc=$?
+[ $rc -ne 0 ] && ok "wrong upload password refused (exit $rc: $(echo $bad | tail -c 120))" || fail "upload with a wrong password: exit 0"
+[ "$(ls "$spool"/seg-*.jsonl* 2>/dev/null | wc -l)" -ge "$nseg" ] && ok "segments stay after a refused upload" \
+        || fail "segments left the spool after a refused upload"
 say "upload"
 up=$(printf '%s\n' "$UPLOAD_PW" | timeout 120 runuser -u fsmonuser -- fsmonctl upload 2>&1)
 rc=$?
@@ -116,10 +124,11 @@ say "fsmonctl upload (exit $rc): $(echo $up | tail -c 300)"
 [ $rc -eq 0 ] && ok "fsmonctl upload: exit 0" || fail "fsmonctl upload: exit $rc"
 journalctl -b -u ssh -o cat | grep -q 'Accepted password for fsmonup' && ok "sshd: uploader logged in" \
         || fail "sshd saw no password login of fsmonup"
-got=$(records /home/fsmonup/incoming/*)
-gw=$(jq -c -s --argjson p "$w" '[.[] | select(.pid == $p and .op == "write") | [.offset, .bytes]]' <<<"$got")
-[ "$gw" = "$writes" ] && [ "$gw" != '[]' ] && ok "server received the workload's writes ($(ls /home/fsmonup/incoming | wc -l) files)" \
-        || fail "server's copy: writes $gw; files: $(ls /home/fsmonup/incoming 2>&1 | tr '\n' ' ')"
+mapfile -t sent < <(find /home/fsmonup/incoming -type f | sort)
+got=$(records "${sent[@]}")
+gw=$(jq -c -s --argjson p "$w" --arg P "$path" '[.[] | select(.pid == $p and .op == "write" and .path == $P) | [.offset, .bytes]]' <<<"$got")
+[ "$gw" = "$writes" ] && [ "$gw" != '[]' ] && ok "server received the workload's writes (${#sent[@]} files)" \
+        || fail "server's copy: writes $gw; files: ${sent[*]}"
 [ "$(prop LastUpload)" != "t 0" ] && ok "LastUpload set: $(prop LastUploadResult)" || fail "LastUpload: $(prop LastUpload)"
 left=$(records "$spool"/seg-*.jsonl* | jq -s --argjson p "$w" '[.[] | select(.pid == $p)] | length')
 [ "$left" = 0 ] && ok "uploaded segments left the local spool" || fail "$left workload records still in closed local segments"

@@ -112,7 +112,7 @@ qemu_pid=$!
 booted=
 for _ in $(seq "$vm_timeout"); do
         kill -0 "$qemu_pid" 2>/dev/null || break
-        if [ -z "$booted" ] && grep -aq 'FSMON-VM booted' "$serial" 2>/dev/null; then
+        if [ -z "$booted" ] && grep -aq 'FSMON-VM \[[0-9. ]*\] booted' "$serial" 2>/dev/null; then
                 booted=1
                 phase "VM up, vm-inner.sh running"
         fi
@@ -149,7 +149,7 @@ if [ -n "$timed_out" ]; then
 fi
 
 grep -a 'FSMON-VM' "$serial" | sed 's/^.*FSMON-VM /  /' | tr -d '\r'
-done_line=$(grep -a 'FSMON-VM DONE' "$serial" | tail -n1 | tr -d '\r')
+done_line=$(grep -a 'FSMON-VM \[[0-9. ]*\] DONE' "$serial" | tail -n1 | tr -d '\r')
 if [ -z "$done_line" ]; then
         echo "FAIL: vm-inner.sh did not finish; console tail:"
         tail -n 30 "$serial" | tr -d '\r'
