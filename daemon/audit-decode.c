@@ -8,6 +8,18 @@
 #include "audit-decode.h"
 #include "macro.h"
 
+typedef struct OpenSerial {
+        uint64_t serial;
+        uint64_t line;                  /* stats.lines when first seen */
+} OpenSerial;
+
+/* An event open longer than this many lines is taken as lost by auparse
+ * (it must never hold the rest back for good). */
+#define OPEN_MAX_LINES 100000U
+/* Serials restart at boot: a drop this large means a new boot. */
+#define SERIAL_REBOOT_DROP 1000000U
+#define HELD_MAX 65536U
+
 struct AuditDecoder {
         auparse_state_t *au;
         AuditEventHandler handler;
@@ -21,6 +33,15 @@ struct AuditDecoder {
 
         AuditLineFilter filter;
         void *filter_userdata;
+
+        /* Events are handed over in serial order: one that completes while
+         * an event with a lower serial is still open (its records were fed,
+         * auparse has not completed it) waits here, deep-copied. */
+        OpenSerial *open;
+        size_t n_open, open_size;
+        AuditEvent **held;              /* sorted by serial */
+        size_t n_held, held_size;
+        uint64_t released_serial;       /* of the last event handed over */
 };
 
 void audit_decoder_set_filter(AuditDecoder *d, AuditLineFilter filter, void *userdata) {
@@ -312,6 +333,151 @@ static bool parse_path_record(auparse_state_t *au, AuditEvent *ev) {
         return true;
 }
 
+static void open_add(AuditDecoder *d, uint64_t serial) {
+        for (size_t i = 0; i < d->n_open; i++)
+                if (d->open[i].serial == serial)
+                        return;
+        if (d->n_open == d->open_size) {
+                size_t n = MAX(d->open_size * 2, (size_t) 16);
+                OpenSerial *o = realloc(d->open, n * sizeof(OpenSerial));
+                if (!o)
+                        return;         /* ordering degrades, nothing is lost */
+                d->open = o;
+                d->open_size = n;
+        }
+        d->open[d->n_open++] = (OpenSerial) { .serial = serial, .line = d->stats.lines };
+}
+
+static void open_remove(AuditDecoder *d, uint64_t serial) {
+        for (size_t i = 0; i < d->n_open; i++)
+                if (d->open[i].serial == serial) {
+                        d->open[i] = d->open[--d->n_open];
+                        return;
+                }
+}
+
+/* The lowest serial still open (UINT64_MAX: none); forgets the stale ones. */
+static uint64_t open_min(AuditDecoder *d) {
+        uint64_t m = UINT64_MAX;
+
+        for (size_t i = 0; i < d->n_open; ) {
+                if (d->stats.lines - d->open[i].line > OPEN_MAX_LINES) {
+                        d->open[i] = d->open[--d->n_open];
+                        continue;
+                }
+                m = MIN(m, d->open[i].serial);
+                i++;
+        }
+        return m;
+}
+
+static AuditEvent *event_copy(const AuditEvent *ev) {
+        const char *strs[4 + 2 * AUDIT_EVENT_MAX_PATHS] = {
+                ev->comm, ev->exe, ev->key, ev->cwd,
+        };
+        size_t n = 4, total = sizeof(AuditEvent);
+        AuditEvent *c;
+        char *p;
+
+        for (unsigned i = 0; i < ev->n_paths; i++) {
+                strs[n++] = ev->paths[i].name;
+                strs[n++] = ev->paths[i].nametype;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (strs[i])
+                        total += strlen(strs[i]) + 1;
+        c = malloc(total);
+        if (!c)
+                return NULL;
+        *c = *ev;
+        p = (char *) (c + 1);
+#define COPY(field, src)                                        \
+        do {                                                    \
+                if (src) {                                      \
+                        size_t _l = strlen(src) + 1;            \
+                        memcpy(p, (src), _l);                   \
+                        (field) = p;                            \
+                        p += _l;                                \
+                }                                               \
+        } while (0)
+        COPY(c->comm, ev->comm);
+        COPY(c->exe, ev->exe);
+        COPY(c->key, ev->key);
+        COPY(c->cwd, ev->cwd);
+        for (unsigned i = 0; i < ev->n_paths; i++) {
+                COPY(c->paths[i].name, ev->paths[i].name);
+                COPY(c->paths[i].nametype, ev->paths[i].nametype);
+        }
+#undef COPY
+        return c;
+}
+
+static void deliver(AuditDecoder *d, const AuditEvent *ev) {
+        d->released_serial = ev->serial;
+        d->handler(ev, d->userdata);
+}
+
+/* Hands over held events that nothing open precedes (all, with force). */
+static void release_held(AuditDecoder *d, bool force) {
+        uint64_t m = force ? UINT64_MAX : open_min(d);
+        size_t i = 0;
+
+        while (i < d->n_held && (force || d->held[i]->serial < m)) {
+                deliver(d, d->held[i]);
+                free(d->held[i]);
+                i++;
+        }
+        if (i > 0) {
+                memmove(d->held, d->held + i, (d->n_held - i) * sizeof(AuditEvent *));
+                d->n_held -= i;
+        }
+}
+
+static void hold(AuditDecoder *d, const AuditEvent *ev) {
+        AuditEvent *c;
+        size_t i;
+
+        if (d->n_held == d->held_size) {
+                size_t n = MAX(d->held_size * 2, (size_t) 64);
+                AuditEvent **h = realloc(d->held, n * sizeof(AuditEvent *));
+                if (!h) {
+                        deliver(d, ev);         /* out of order rather than lost */
+                        return;
+                }
+                d->held = h;
+                d->held_size = n;
+        }
+        c = event_copy(ev);
+        if (!c) {
+                deliver(d, ev);
+                return;
+        }
+        for (i = d->n_held; i > 0 && d->held[i - 1]->serial > c->serial; i--)
+                ;
+        memmove(d->held + i + 1, d->held + i, (d->n_held - i) * sizeof(AuditEvent *));
+        d->held[i] = c;
+        d->n_held++;
+}
+
+static void event_complete(AuditDecoder *d, const AuditEvent *ev) {
+        uint64_t m;
+
+        open_remove(d, ev->serial);
+        /* A new boot: what is held belongs before it. */
+        if (d->released_serial > SERIAL_REBOOT_DROP && ev->serial < d->released_serial - SERIAL_REBOOT_DROP)
+                release_held(d, true);
+
+        m = open_min(d);
+        if (d->n_held == 0 && ev->serial < m)
+                deliver(d, ev);         /* the usual case: in order already */
+        else {
+                hold(d, ev);
+                if (d->n_held > HELD_MAX)
+                        release_held(d, true);
+        }
+        release_held(d, false);
+}
+
 static void on_auparse_event(auparse_state_t *au, auparse_cb_event_t type, void *userdata) {
         AuditDecoder *d = userdata;
         const au_event_t *ts;
@@ -351,7 +517,7 @@ static void on_auparse_event(auparse_state_t *au, auparse_cb_event_t type, void 
         d->stats.events++;
         if (ev.malformed)
                 d->stats.malformed_events++;
-        d->handler(&ev, d->userdata);
+        event_complete(d, &ev);
 }
 
 int audit_decoder_new(AuditEventHandler handler, void *userdata, AuditDecoder **ret) {
@@ -381,6 +547,10 @@ AuditDecoder *audit_decoder_free(AuditDecoder *d) {
                 auparse_destroy(d->au);
         }
         free(d->partial);
+        for (size_t i = 0; i < d->n_held; i++)
+                free(d->held[i]);
+        free(d->held);
+        free(d->open);
         free(d);
         return NULL;
 }
@@ -425,6 +595,8 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                         skip = true;
                         eoe = info.use == LINE_AS_EOE;
                 }
+                if (!skip || eoe)
+                        open_add(d, info.serial);
                 if (skip) {
                         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                                 return -EIO;
@@ -520,11 +692,14 @@ int audit_decoder_flush(AuditDecoder *d) {
         d->discarding = false;
         if (auparse_flush_feed(d->au) < 0)
                 return -EIO;
+        d->n_open = 0;
+        release_held(d, true);
         return 0;
 }
 
 void audit_decoder_age(AuditDecoder *d) {
         auparse_feed_age_events(d->au);
+        release_held(d, false);
 }
 
 const AuditDecoderStats *audit_decoder_get_stats(const AuditDecoder *d) {

@@ -22,6 +22,7 @@
 #define BATCH_RECORDS 8192U
 #define TICK_USEC (1000U * 1000U)
 #define MAX_LOGS 256
+#define STASH_MAX (256U * 1024U * 1024U)
 
 typedef enum Phase {
         PHASE_BACKFILL,
@@ -73,8 +74,18 @@ struct Capture {
         char *buf;
         size_t len, size;
 
+        /* What the kernel sent while the logs were read back: kept here so
+         * that the socket does not overflow during a long backfill. */
+        char *stash;
+        size_t stash_len, stash_size;
+
         CaptureStats stats;
 };
+
+static void *mfree_ptr(void *p) {
+        free(p);
+        return NULL;
+}
 
 static int on_record(const char *record, size_t len, const Action *a, void *userdata) {
         Capture *c = userdata;
@@ -187,6 +198,22 @@ static int feed(Capture *c, const char *data, size_t n) {
 
 /* ---- backfill from auditd's logs ---- */
 
+static void stash_live(Capture *c) {
+        bool overflow = false;
+        int n;
+
+        if (!c->netlink)
+                return;
+        do {
+                if (c->stash_len >= STASH_MAX)
+                        return;         /* the socket overflows from here: a gap */
+                n = audit_netlink_read(c->netlink, &c->stash, &c->stash_len, &c->stash_size,
+                                       BATCH_RECORDS, &overflow);
+        } while (n == (int) BATCH_RECORDS);
+        if (overflow)
+                c->overflowed = true;
+}
+
 static LogSeen *log_seen(Capture *c, const struct stat *st) {
         for (size_t i = 0; i < c->n_logs; i++)
                 if (c->logs[i].dev == st->st_dev && c->logs[i].ino == st->st_ino)
@@ -240,6 +267,7 @@ static int backfill_file(Capture *c, int dir_fd, const char *name, char *chunk) 
                         return r;
                 seen->offset += n;
                 batch_done(c);
+                stash_live(c);
         }
 }
 
@@ -478,6 +506,7 @@ Capture *capture_free(Capture *c) {
         free(c->audit_log_name);
         free(c->audit_key);
         free(c->buf);
+        free(c->stash);
         free(c);
         return NULL;
 }
@@ -497,12 +526,20 @@ int capture_start(Capture *c) {
         c->resolver.position_is_current = false;
         backfill(c);
 
+        stash_live(c);
         c->phase = PHASE_LIVE;
         c->resolver.position_is_current = true;
         /* What the logs held of this boot is done; the live stream repeats it. */
         c->live_threshold = c->max_serial;
         if (c->have_cp && strcmp(c->cp.boot_id, c->boot_id) == 0 && c->cp.serial > c->live_threshold)
                 c->live_threshold = c->cp.serial;
+        if (c->stash_len > 0) {
+                log_debug("Processing %zu bytes received during the read-back.", c->stash_len);
+                (void) feed(c, c->stash, c->stash_len);
+                batch_done(c);
+        }
+        c->stash = mfree_ptr(c->stash);
+        c->stash_len = c->stash_size = 0;
 
         r = sd_event_add_io(c->event, &c->io_source, audit_netlink_fd(c->netlink), EPOLLIN, on_netlink, c);
         if (r < 0)
