@@ -137,6 +137,25 @@ static void test_interleaved_and_no_eoe(void **state) {
         audit_decoder_free(d);
 }
 
+static void test_serial_order(void **state) {
+        /* 6 completes (its EOE) before 5: 5 must still come first. */
+        AuditDecoder *d = decoder();
+        const char *log =
+                SYSCALL(5, 50, 3) SYSCALL(6, 60, 4) CWD(6) PATH(6) EOE(6) CWD(5) PATH(5) EOE(5)
+                EVENT(7, 70);
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 3);
+        assert_int_equal(seen[0].serial, 5);
+        assert_int_equal(seen[1].serial, 6);
+        assert_int_equal(seen[2].serial, 7);
+        /* the held event kept its strings */
+        assert_string_equal(seen[1].cwd, "/tmp/x");
+        assert_string_equal(seen[1].name, "a b \xc3\xa9.txt");
+        audit_decoder_free(d);
+}
+
 static void test_bad_input(void **state) {
         AuditDecoder *d = decoder();
         char *big = malloc(1024 * 1024 + 2);
@@ -215,6 +234,7 @@ int main(void) {
                 cmocka_unit_test(test_enriched),
                 cmocka_unit_test(test_split_reads),
                 cmocka_unit_test(test_interleaved_and_no_eoe),
+                cmocka_unit_test(test_serial_order),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_line_validity),
         };
