@@ -417,7 +417,10 @@ int bus_manager_connect(Manager *m) {
                 return r;
         }
 
-        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        /* The capture's priority: sd-event alternates between sources of
+         * equal priority, so a flood of audit events cannot make the bus
+         * unresponsive (one bus message costs far less than one batch). */
+        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_IMPORTANT);
         if (r >= 0)
                 r = sd_bus_add_filter(bus, NULL, on_bus_filter, m);
         if (r >= 0)
