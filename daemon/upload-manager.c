@@ -125,11 +125,8 @@ static int upload_manager_start(Manager *m, const char *password, size_t passwor
         r = spool_list(u->spool, &segs, &n);
         if (r < 0)
                 return log_error_errno(r, "Cannot list the spool: %m");
-        if (n == 0) {
-                manager_upload_finished(m, MANAGER_UPLOAD_SUCCESS, 0, 0, "nothing to upload");
-                return 0;
-        }
-        names = calloc(n, sizeof(char *));
+        /* Nothing waiting still connects: the password and host key are checked. */
+        names = calloc(n + 1, sizeof(char *));
         if (!names)
                 return log_oom();
         for (size_t i = 0; i < n; i++)
