@@ -382,8 +382,12 @@ static void check_kernel_lost(Capture *c) {
 
 static void live_read(Capture *c) {
         bool overflow = false;
+        unsigned rounds = 0;
         int n;
 
+        /* At most a few batches per dispatch: under a steady flood the loop
+         * must still get to the bus, signals and the watchdog (the socket
+         * stays readable, so sd-event comes back here right after). */
         do {
                 c->len = 0;
                 n = audit_netlink_read(c->netlink, &c->buf, &c->len, &c->size, BATCH_RECORDS, &overflow);
@@ -395,7 +399,7 @@ static void live_read(Capture *c) {
                         c->overflowed = true;
                 if (c->len > 0 && feed(c, c->buf, c->len) < 0)
                         break;
-        } while (n == (int) BATCH_RECORDS);
+        } while (n == (int) BATCH_RECORDS && ++rounds < 4);
 
         if (c->overflowed) {
                 gap(c, c->pending_lost > 0 ? (int64_t) c->pending_lost : -1,

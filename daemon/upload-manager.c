@@ -129,8 +129,25 @@ static int upload_manager_start(Manager *m, const char *password, size_t passwor
         names = calloc(n + 1, sizeof(char *));
         if (!names)
                 return log_oom();
-        for (size_t i = 0; i < n; i++)
-                names[i] = segs[i].name;
+        {
+                size_t k = 0;
+
+                /* Start-up reads only headers and footers: check each segment
+                 * whole before it leaves. A damaged one is quarantined by the
+                 * spool (and counted in a gap record), not sent. */
+                for (size_t i = 0; i < n; i++) {
+                        r = spool_verify_segment(u->spool, segs[i].name);
+                        if (r == -EBADMSG)
+                                continue;
+                        if (r < 0) {
+                                log_warning_errno(r, "Cannot check segment %s, not uploading it now: %m",
+                                                  segs[i].name);
+                                continue;
+                        }
+                        names[k++] = segs[i].name;
+                }
+                n = k;
+        }
 
         log_info("Uploading %zu segments to %s.", n, u->host);
         /* The job copies the names and the password (into locked memory). */
