@@ -18,6 +18,8 @@ packages=(
         gcc-multilib
         # bench/decode: GNU time for peak RSS, laurel as the peer
         time laurel
+        # bench/live: perf for the profile of fsmond
+        linux-perf
         # tests/system: packages, systemd-nspawn and qemu (README "Packages and system test")
         systemd systemd-container debootstrap qemu-system-x86 qemu-utils
         dpkg-dev debhelper lintian rpm
