@@ -40,7 +40,8 @@ EOC
         auditctl -e 1 >/dev/null
         auditctl -b 65536 >/dev/null
         auditctl --backlog_wait_time 60000 >/dev/null 2>&1 || true
-        auditd -n -c "$dir" >"$dir/auditd.out" 2>&1 &
+        # 9>&-: the audit lock must not outlive the test in a child.
+        auditd -n -c "$dir" >"$dir/auditd.out" 2>&1 9>&- &
         live_auditd_pid=$!
         for _ in $(seq 100); do
                 [ -s "$dir/log/audit.log" ] && break
@@ -90,7 +91,7 @@ EOC
 # waits until it reads the live stream.
 live_start_fsmond() {
         local dir=$1 fsmond=$2
-        "$fsmond" --config "$dir/fsmon.conf" --no-load-rules >>"$dir/fsmond.log" 2>&1 &
+        "$fsmond" --config "$dir/fsmon.conf" --no-load-rules >>"$dir/fsmond.log" 2>&1 9>&- &
         live_fsmond_pid=$!
         for _ in $(seq 100); do
                 grep -q "Read back\|Following" "$dir/fsmond.log" 2>/dev/null && return 0

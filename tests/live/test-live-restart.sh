@@ -78,4 +78,9 @@ if missing:
     print(f"FAIL: {len(missing)} records missing from the spool, e.g. {sorted(missing)[:3]}"); ok = False
 sys.exit(0 if ok else 1)
 PY
+if [ $fail != 0 ] && [ -n "${FSMON_KEEP_FAILED:-}" ]; then
+        rm -rf "$FSMON_KEEP_FAILED"; mkdir -p "$FSMON_KEEP_FAILED"
+        cp -a "$dir"/spooled.jsonl "$dir"/control.jsonl "$dir"/fsmond.log "$dir"/log "$FSMON_KEEP_FAILED"/
+        echo "kept in $FSMON_KEEP_FAILED"
+fi
 exit $fail
