@@ -83,6 +83,8 @@ static void help(void) {
                "  --key FILE   pseudonyms with the 32-byte key in FILE (mode 0600);\n"
                "               without --plain or --key, a random key for this run\n"
                "  --no-ids     leave out ppid, auid, uid and comm\n"
+               "  --audit-key KEY  only system call events with this audit key (fsmond\n"
+               "               uses \"fsmon\"); others on a shared log are passed over\n"
                "  -h, --help   show this help\n");
 }
 
@@ -91,6 +93,7 @@ int verb_decode(int argc, char *argv[]) {
                 { "plain",  no_argument,       NULL, 'p' },
                 { "key",    required_argument, NULL, 'k' },
                 { "no-ids", no_argument,       NULL, 'n' },
+                { "audit-key", required_argument, NULL, 'a' },
                 { "help",   no_argument,       NULL, 'h' },
                 {}
         };
@@ -98,7 +101,7 @@ int verb_decode(int argc, char *argv[]) {
         _cleanup_(ledger_freep) Ledger *ledger = NULL;
         _cleanup_free_ char *chunk = NULL;
         DecodeOutput out = { .fd = STDOUT_FILENO };
-        const char *key_file = NULL;
+        const char *key_file = NULL, *audit_key = NULL;
         bool plain = false, ids = true, failed = false;
         const AuditDecoderStats *st;
         LedgerOptions lo = {};
@@ -115,6 +118,9 @@ int verb_decode(int argc, char *argv[]) {
                         break;
                 case 'n':
                         ids = false;
+                        break;
+                case 'a':
+                        audit_key = optarg;
                         break;
                 case 'h':
                         help();
@@ -147,6 +153,7 @@ int verb_decode(int argc, char *argv[]) {
 
         lo.pseudonymizer = pseudonymizer;
         lo.tracker.with_ids = ids;
+        lo.audit_key = audit_key;
         r = ledger_new(&lo, on_record, &out, &ledger);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the decoder: %m");

@@ -58,6 +58,16 @@ static int write_string_file(const char *path, const char *s) {
         return 0;
 }
 
+/* Writing it when unset already would still make the kernel log a LOGIN event. */
+static bool loginuid_is_unset(void) {
+        char buf[16] = {};
+        _cleanup_close_ int fd = open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+                return true;    /* no audit here: nothing to clear */
+        return strncmp(buf, "4294967295", 10) == 0;
+}
+
 static char *strjoin3(const char *a, const char *b, const char *c) {
         char *r = NULL;
         return asprintf(&r, "%s%s%s", a, b, c) < 0 ? NULL : r;
@@ -201,9 +211,11 @@ int service_new(Manager *m, const ServiceOptions *o, Service **ret) {
          * itself): drop a login uid inherited from an admin's session, so the
          * rules' auid filter excludes it (the "never" rules are the second
          * line of defence). */
-        r = write_string_file("/proc/self/loginuid", "4294967295");
-        if (r < 0)
-                log_debug_errno(r, "Cannot clear our login uid, ignoring: %m");
+        if (!loginuid_is_unset()) {
+                r = write_string_file("/proc/self/loginuid", "4294967295");
+                if (r < 0)
+                        log_debug_errno(r, "Cannot clear our login uid, ignoring: %m");
+        }
 
         r = fileio_open_dir_at(AT_FDCWD, s->config->state_dir, 0700, &s->state_fd);
         if (r < 0)

@@ -45,20 +45,22 @@ grep -E "Read back|Following" "$dir/fsmond.log"
 live_spooled "$dir" >"$dir/spooled.jsonl"
 cat "$dir"/log/audit.log.* "$dir/log/audit.log" 2>/dev/null >"$dir/all.log" ||
         cat "$dir/log/audit.log" >"$dir/all.log"
-"$fsmonctl" decode --key "$dir/state/key" "$dir/all.log" >"$dir/control.jsonl"
+"$fsmonctl" decode --audit-key fsmon --key "$dir/state/key" "$dir/all.log" >"$dir/control.jsonl"
 
 python3 - "$dir/spooled.jsonl" "$dir/control.jsonl" <<'PY' || fail=1
 import collections, json, sys
 # What does not depend on tracker state carried over the crash: the calls
-# themselves. Closes implied by an exit depend on which descriptors were
-# known, so they are left out (they share the exit's serial).
+# themselves, one record each. Whether a close or an opendir is recorded
+# depends on what was known of the descriptor (a directory never listed
+# gives no close; an exit closes the known ones), and paths and offsets of
+# descriptors opened before the crash are known only while the process
+# lives: those are left out.
 KEYS = ("serial", "op", "pid", "fd", "bytes", "old_fd", "new_fd", "child")
+SKIP = {"gap", "close", "opendir"}
 def load(p):
     recs = [json.loads(l) for l in open(p)]
     gaps = [r for r in recs if r["op"] == "gap"]
-    exits = {r["serial"] for r in recs if r["op"] == "exit"}
-    keep = [tuple(r.get(k) for k in KEYS) for r in recs
-            if r["op"] != "gap" and not (r["op"] == "close" and r["serial"] in exits)]
+    keep = [tuple(r.get(k) for k in KEYS) for r in recs if r["op"] not in SKIP]
     return keep, gaps
 spool, gaps = load(sys.argv[1])
 control, _ = load(sys.argv[2])
