@@ -25,6 +25,7 @@
 
 struct AuditNetlink {
         int fd;
+        int rcvbuf;                     /* bytes the kernel granted */
         char *msg;                      /* RECV_BATCH buffers of RECV_SIZE */
         struct mmsghdr mmsg[RECV_BATCH];
         struct iovec iov[RECV_BATCH];
@@ -52,8 +53,15 @@ int audit_netlink_open(AuditNetlink **ret) {
                 audit_netlink_free(n);
                 return r;
         }
-        if (setsockopt(n->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+        if (setsockopt(n->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0) {
+                socklen_t l = sizeof(size);
+
+                /* Without CAP_NET_ADMIN the kernel caps it at rmem_max. */
                 (void) setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+                if (getsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &size, &l) >= 0)
+                        n->rcvbuf = size;
+        } else
+                n->rcvbuf = RCVBUF_SIZE;
         if (bind(n->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = -errno;         /* EPERM without CAP_AUDIT_READ */
                 audit_netlink_free(n);
@@ -74,6 +82,10 @@ AuditNetlink *audit_netlink_free(AuditNetlink *n) {
         free(n->msg);
         free(n);
         return NULL;
+}
+
+int audit_netlink_rcvbuf(const AuditNetlink *n) {
+        return n->rcvbuf;
 }
 
 int audit_netlink_fd(const AuditNetlink *n) {

@@ -21,6 +21,8 @@ AuditNetlink *audit_netlink_free(AuditNetlink *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AuditNetlink *, audit_netlink_free);
 
 int audit_netlink_fd(const AuditNetlink *n);
+/* The receive buffer the kernel granted, in bytes. */
+int audit_netlink_rcvbuf(const AuditNetlink *n);
 
 /* Reads what is queued (without blocking, at most max_records records) and
  * appends it as text to *buf at *len (realloc'ed; *size is its capacity).

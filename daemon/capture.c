@@ -523,6 +523,10 @@ int capture_start(Capture *c) {
         r = audit_netlink_open(&c->netlink);
         if (r < 0)
                 return r;
+        if (audit_netlink_rcvbuf(c->netlink) < 16 * 1024 * 1024)
+                log_warning("The audit multicast socket got a receive buffer of only %d bytes "
+                            "(CAP_NET_ADMIN missing?): bursts may overflow it and become gap records.",
+                            audit_netlink_rcvbuf(c->netlink));
         c->stats.live = true;
         check_kernel_lost(c);
 
