@@ -18,9 +18,9 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "decode", verb_decode, "audit log text to file actions (JSON Lines)" },
         { "report", verb_report, "statistics over spool segments (text, json, csv, svg, html)" },
+        { "rules",  verb_rules,  "print the audit rules that the config renders" },
         { "status", verb_status, "state and counters, from the daemon" },
         { "upload", verb_upload, "upload the spool (asks for the upload password)" },
-        { "rules",  verb_rules,  "print the audit rules that the config renders" },
 };
 
 static void help(void) {
