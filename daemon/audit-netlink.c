@@ -19,7 +19,8 @@
 /* Large enough to absorb a burst while the loop is busy; root can exceed
  * rmem_max with SO_RCVBUFFORCE. */
 #define RCVBUF_SIZE (64 * 1024 * 1024)
-#define RECV_SIZE (MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)
+/* A multiple of 16, so that each buffer of the batch is aligned for nlmsghdr. */
+#define RECV_SIZE ((MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64 + 15) / 16 * 16)
 /* Records per recvmmsg(): one system call instead of one per record. */
 #define RECV_BATCH 64
 
