@@ -11,7 +11,12 @@
 typedef struct OpenSerial {
         uint64_t serial;
         uint64_t line;                  /* stats.lines when first seen */
+        uint64_t age;                   /* ticks of audit_decoder_age() since */
 } OpenSerial;
+
+/* Live: an event auparse has not completed after this many ticks (seconds)
+ * never will be (e.g. only a lost event's EOE arrived): forget it. */
+#define OPEN_MAX_AGE 3U
 
 /* An event open longer than this many lines is taken as lost by auparse
  * (it must never hold the rest back for good). */
@@ -699,6 +704,13 @@ int audit_decoder_flush(AuditDecoder *d) {
 
 void audit_decoder_age(AuditDecoder *d) {
         auparse_feed_age_events(d->au);
+        for (size_t i = 0; i < d->n_open; ) {
+                if (++d->open[i].age > OPEN_MAX_AGE) {
+                        d->open[i] = d->open[--d->n_open];
+                        continue;
+                }
+                i++;
+        }
         release_held(d, false);
 }
 
