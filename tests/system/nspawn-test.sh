@@ -72,7 +72,12 @@ else
         fail "apt install ./$(basename "$deb")"
         exit 1
 fi
-# Installing started it already (dh_installsystemd).
+# Installing started it already (dh_installsystemd); the start may still be
+# finishing when apt returns (the reload of the bus, ExecStartPre): wait a bit.
+for _ in $(seq 30); do
+        [ "$(ct_exec systemctl is-active fsmon)" = activating ] || break
+        sleep 1
+done
 ct_exec systemctl is-active --quiet fsmon && ok "active right after apt install" \
         || fail "not active after apt install: $(ct_exec systemctl is-active fsmon)"
 ct_exec getent group fsmon >/dev/null && ok "group fsmon exists" || fail "no group fsmon"
