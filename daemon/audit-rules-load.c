@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit-rules-load.h"
+#include "log.h"
 #include "fileio.h"
 
 #define AUGENRULES_TIMEOUT_MSEC (120 * 1000)
@@ -362,9 +363,39 @@ static void set_message(char **ret_message, const char *fmt, ...) {
         va_end(ap);
 }
 
+int audit_kernel_raise_backlog(void *userdata, uint32_t limit, uint32_t wait_time) {
+        struct audit_reply rep = {};
+        int fd, r = -ENODATA;
+
+        fd = audit_open();
+        if (fd < 0)
+                return -errno ?: -EIO;
+        if (audit_request_status(fd) < 0) {
+                r = -errno ?: -EIO;
+                goto finish;
+        }
+        for (int i = 0; i < 50; i++) {
+                if (audit_get_reply(fd, &rep, GET_REPLY_BLOCKING, 0) <= 0)
+                        break;
+                if (rep.type == AUDIT_GET && rep.status) {
+                        r = 0;
+                        if (rep.status->backlog_limit < limit && audit_set_backlog_limit(fd, limit) < 0)
+                                r = -errno ?: -EIO;
+                        if (rep.status->backlog_wait_time < wait_time &&
+                            audit_set_backlog_wait_time(fd, wait_time) < 0)
+                                r = -errno ?: -EIO;
+                        break;
+                }
+        }
+finish:
+        audit_close(fd);
+        return r;
+}
+
 static const AuditKernel audit_kernel_real = {
         .get_enabled = audit_kernel_get_enabled,
         .check_rules = audit_kernel_check_rules,
+        .raise_backlog = audit_kernel_raise_backlog,
 };
 
 int audit_rules_verify(const Config *c, const AuditKernel *kernel, char **ret_message) {
@@ -472,6 +503,12 @@ int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_mes
                             "(augenrules: %s)", c->augenrules, found, rules->n_rules,
                             output && *output ? output : "no output");
                 return -ENOENT;
+        }
+
+        if (kernel->raise_backlog) {
+                r = kernel->raise_backlog(kernel->userdata, rules->backlog_limit, rules->backlog_wait_time);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot raise the kernel's audit backlog settings, ignoring: %m");
         }
 
         /* Another rules file may have locked or disabled auditing meanwhile. */

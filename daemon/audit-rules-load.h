@@ -36,6 +36,10 @@ typedef struct AuditKernel {
          * (*ret_found of r->n_rules are), or a negative errno. */
         int (*check_rules)(void *userdata, const AuditRules *r, size_t *ret_found);
         void *userdata;
+        /* Raises the kernel's backlog_limit and backlog_wait_time to at least
+         * these (another rules.d file sorting after fsmon's, such as Debian's
+         * audit.rules with "-b 8192", would otherwise win). NULL: not done. */
+        int (*raise_backlog)(void *userdata, uint32_t limit, uint32_t wait_time);
 } AuditKernel;
 
 int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_message);
@@ -53,3 +57,4 @@ int audit_rules_write(const char *path, const char *text);
 int audit_rules_run_augenrules(const char *augenrules, char **ret_output);
 int audit_kernel_get_enabled(void *userdata, uint32_t *ret_enabled);
 int audit_kernel_check_rules(void *userdata, const AuditRules *r, size_t *ret_found);
+int audit_kernel_raise_backlog(void *userdata, uint32_t limit, uint32_t wait_time);
