@@ -141,9 +141,11 @@ static bool line_filter(uint64_t sec, unsigned msec, uint64_t serial, void *user
         if (sec >= c->btime && (c->bf_min_serial == 0 || serial < c->bf_min_serial))
                 c->bf_min_serial = serial;
         if (sec >= c->btime) {
-                /* This boot. */
+                /* This boot. A checkpoint with serial 0 is the time of a
+                 * first start that was cut short before any event was done. */
                 if (strcmp(c->cp.boot_id, c->boot_id) == 0)
-                        return serial > c->cp.serial;
+                        return c->cp.serial > 0 ? serial > c->cp.serial :
+                               sec > c->cp.sec || (sec == c->cp.sec && msec >= c->cp.msec);
                 return true;
         }
         /* The tail of the boot the checkpoint was written in. */
@@ -523,6 +525,21 @@ int capture_start(Capture *c) {
         r = audit_netlink_open(&c->netlink);
         if (r < 0)
                 return r;
+
+        /* A first start records from now on. Say so in the checkpoint at
+         * once: a crash before the first batch is done must still resume
+         * from here, not begin afresh (and lose what came between). */
+        if (!c->have_cp && c->checkpoint) {
+                struct timespec now;
+                Checkpoint cp = { .btime = c->btime };
+
+                clock_gettime(CLOCK_REALTIME, &now);
+                cp.sec = (uint64_t) now.tv_sec;
+                cp.msec = (unsigned) (now.tv_nsec / 1000000);
+                memcpy(cp.boot_id, c->boot_id, sizeof(cp.boot_id));
+                if (checkpoint_file_write(c->checkpoint, &cp) >= 0)
+                        (void) checkpoint_file_sync(c->checkpoint);
+        }
         if (audit_netlink_rcvbuf(c->netlink) < 16 * 1024 * 1024)
                 log_warning("The audit multicast socket got a receive buffer of only %d bytes "
                             "(CAP_NET_ADMIN missing?): bursts may overflow it and become gap records.",
