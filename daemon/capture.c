@@ -480,7 +480,11 @@ int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
                         return r;
                 c->have_cp = checkpoint_file_read(c->checkpoint, &c->cp) >= 0;
         }
-        if (c->have_cp && strcmp(c->cp.boot_id, c->boot_id) == 0) {
+        /* (Only after a real serial checkpoint: a time checkpoint means the
+         * first run was cut short before it finished a batch, and an open
+         * segment's header names the serial of a record that may never have
+         * reached the disk.) */
+        if (c->have_cp && c->cp.serial > 0 && strcmp(c->cp.boot_id, c->boot_id) == 0) {
                 SpoolStats ss;
 
                 /* The checkpoint moves right after each spool flush; a kill
