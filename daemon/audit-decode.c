@@ -4,6 +4,7 @@
 #include <libaudit.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit-decode.h"
 #include "macro.h"
@@ -17,6 +18,8 @@ typedef struct OpenSerial {
 /* Live: an event auparse has not completed after this many ticks (seconds)
  * never will be (e.g. only a lost event's EOE arrived): forget it. */
 #define OPEN_MAX_AGE 3U
+/* The stream is current when its newest line is at most this old. */
+#define AGE_CAUGHT_UP_SEC 1U
 
 /* An event open longer than this many lines is taken as lost by auparse
  * (it must never hold the rest back for good). */
@@ -47,6 +50,7 @@ struct AuditDecoder {
         AuditEvent **held;              /* sorted by serial */
         size_t n_held, held_size;
         uint64_t released_serial;       /* of the last event handed over */
+        uint64_t lines_at_age;          /* stats.lines at the last audit_decoder_age() */
 };
 
 void audit_decoder_set_filter(AuditDecoder *d, AuditLineFilter filter, void *userdata) {
@@ -600,8 +604,11 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                         skip = true;
                         eoe = info.use == LINE_AS_EOE;
                 }
-                if (!skip || eoe)
+                if (!skip || eoe) {
                         open_add(d, info.serial);
+                        if (info.sec > d->stats.newest_sec)
+                                d->stats.newest_sec = info.sec;
+                }
                 if (skip) {
                         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                                 return -EIO;
@@ -703,7 +710,19 @@ int audit_decoder_flush(AuditDecoder *d) {
 }
 
 void audit_decoder_age(AuditDecoder *d) {
-        auparse_feed_age_events(d->au);
+        bool idle = d->stats.lines == d->lines_at_age;
+        uint64_t now = (uint64_t) time(NULL);
+
+        /* auparse ages events by the wall clock: when the stream runs behind
+         * it (a burst queued in the socket), an event whose first records
+         * were read just before this tick and whose others are still queued
+         * would be completed half-way and split. So only age while the
+         * stream keeps up with the clock, or when nothing came since the
+         * last tick; otherwise auparse completes events by the stream's own
+         * time stamps (and by their EOE). */
+        d->lines_at_age = d->stats.lines;
+        if (idle || now <= d->stats.newest_sec + AGE_CAUGHT_UP_SEC)
+                auparse_feed_age_events(d->au);
         for (size_t i = 0; i < d->n_open; ) {
                 if (++d->open[i].age > OPEN_MAX_AGE) {
                         d->open[i] = d->open[--d->n_open];
@@ -714,6 +733,10 @@ void audit_decoder_age(AuditDecoder *d) {
         release_held(d, false);
 }
 
-const AuditDecoderStats *audit_decoder_get_stats(const AuditDecoder *d) {
-        return &d->stats;
+AuditDecoderStats audit_decoder_get_stats(const AuditDecoder *d) {
+        AuditDecoderStats st = d->stats;
+
+        st.held = d->n_held;
+        st.open = d->n_open;
+        return st;
 }

@@ -25,6 +25,9 @@ typedef struct AuditDecoderStats {
         uint64_t events;
         uint64_t malformed_events;
         uint64_t filtered_lines;        /* passed over by the line filter */
+        uint64_t newest_sec;            /* time stamp of the newest line decoded */
+        uint64_t held;                  /* events waiting for a lower serial (now) */
+        uint64_t open;                  /* serials fed but not complete (now) */
 } AuditDecoderStats;
 
 /* Decides per line, from its time stamp and serial, whether it is decoded
@@ -44,10 +47,12 @@ int audit_decoder_feed(AuditDecoder *d, const char *data, size_t size);
 /* End of input: completes events still waiting for their EOE or for later
  * records. */
 int audit_decoder_flush(AuditDecoder *d);
-/* Completes events older than auditd's end-of-event timeout (live use). */
+/* Live use, once a second: completes events older than auditd's
+ * end-of-event timeout while the stream keeps up with the clock or is idle,
+ * and stops waiting for serials whose events never completed. */
 void audit_decoder_age(AuditDecoder *d);
 
-const AuditDecoderStats *audit_decoder_get_stats(const AuditDecoder *d);
+AuditDecoderStats audit_decoder_get_stats(const AuditDecoder *d);
 
 void audit_decoder_set_filter(AuditDecoder *d, AuditLineFilter filter, void *userdata);
 

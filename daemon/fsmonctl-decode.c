@@ -103,7 +103,7 @@ int verb_decode(int argc, char *argv[]) {
         DecodeOutput out = { .fd = STDOUT_FILENO };
         const char *key_file = NULL, *audit_key = NULL;
         bool plain = false, ids = true, failed = false;
-        const AuditDecoderStats *st;
+        AuditDecoderStats st;
         LedgerOptions lo = {};
         int c, r;
 
@@ -203,10 +203,10 @@ int verb_decode(int argc, char *argv[]) {
         }
 
         st = ledger_get_decoder_stats(ledger);
-        if (st->malformed_lines > 0 || st->malformed_events > 0)
+        if (st.malformed_lines > 0 || st.malformed_events > 0)
                 log_warning("%" PRIu64 " malformed line(s) of %" PRIu64 " and %" PRIu64
                             " malformed event(s) of %" PRIu64 " skipped.",
-                            st->malformed_lines, st->lines, st->malformed_events, st->events);
+                            st.malformed_lines, st.lines, st.malformed_events, st.events);
 
         return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

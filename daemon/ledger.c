@@ -143,7 +143,7 @@ AuditDecoder *ledger_get_decoder(Ledger *l) {
         return l->decoder;
 }
 
-const AuditDecoderStats *ledger_get_decoder_stats(const Ledger *l) {
+AuditDecoderStats ledger_get_decoder_stats(const Ledger *l) {
         return audit_decoder_get_stats(l->decoder);
 }
 

@@ -46,6 +46,6 @@ int ledger_gap(Ledger *l, uint64_t sec, unsigned msec, uint64_t serial,
 
 Tracker *ledger_get_tracker(Ledger *l);
 AuditDecoder *ledger_get_decoder(Ledger *l);
-const AuditDecoderStats *ledger_get_decoder_stats(const Ledger *l);
+AuditDecoderStats ledger_get_decoder_stats(const Ledger *l);
 
 
