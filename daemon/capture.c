@@ -59,6 +59,7 @@ struct Capture {
         uint64_t max_serial, max_sec;
         unsigned max_msec;
         uint64_t cp_written_serial;
+        unsigned ticks;
 
         /* Loss accounting. */
         bool kernel_lost_known;
@@ -432,6 +433,17 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         tracker_get_stats(ledger_get_tracker(c->ledger), &ts);
         c->stats.nonfile_io = ts.nonfile_io;
         c->stats.processes = ts.processes;
+
+        if (++c->ticks % 10 == 0) {
+                AuditDecoderStats ds = ledger_get_decoder_stats(c->ledger);
+                struct timespec wall;
+
+                clock_gettime(CLOCK_REALTIME, &wall);
+                log_debug("Capture: %" PRIu64 " lines, %" PRIu64 " events, %" PRIu64 " actions, "
+                          "%" PRIu64 " held, %" PRIu64 " open, %" PRIu64 " processes, newest event %" PRIi64 " s old.",
+                          ds.lines, ds.events, c->stats.actions, ds.held, ds.open, ts.processes,
+                          ds.newest_sec > 0 ? (int64_t) wall.tv_sec - (int64_t) ds.newest_sec : (int64_t) -1);
+        }
 
         (void) sd_event_source_set_time(s, usec + TICK_USEC);
         return 0;

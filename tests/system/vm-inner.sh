@@ -26,7 +26,7 @@ records() {     # every action record in the given segment files
 finish() {
         kill "$watcher" 2>/dev/null
         say "journal of fsmon.service:"
-        journalctl -b -u fsmon -o short-monotonic --no-pager | tail -n 40 | sed 's/^/FSMON-VM | /' >/dev/console
+        journalctl -b -u fsmon -o short-monotonic --no-pager | tail -n 80 | sed 's/^/FSMON-VM | /' >/dev/console
         say "DONE $fails"
         systemctl poweroff --no-block
         exit 0
@@ -86,7 +86,7 @@ while [ $SECONDS -lt 90 ]; do
 done
 say "waited $SECONDS s for the spool"
 all=$(records "$spool"/seg-*)
-say "spool: $(ls "$spool" | tr '\n' ' '); $(wc -l <<<"$all") records; ActionsRecorded $(prop ActionsRecorded); EventsLost $(prop EventsLost)"
+say "spool: $(ls "$spool" | tr '\n' ' '); $(wc -l <<<"$all") records; EventsProcessed $(prop EventsProcessed); ActionsRecorded $(prop ActionsRecorded); EventsLost $(prop EventsLost)"
 gaps=$(jq -c 'select(.op == "gap")' <<<"$all")
 [ -n "$gaps" ] && say "note: the spool has gap records (events lost): $(echo $gaps | tail -c 400)"
 # The writer's shell wrote "writer=PID" to the ssh pipe (no path), then dd

@@ -84,6 +84,11 @@ if ! systemd-nspawn --register=no --keep-unit --quiet --private-network -D "$tre
         mkdir -p /etc/fsmon/fsmon.conf.d
         printf "[upload]\nhost = 127.0.0.1\nport = 22\nuser = fsmonup\nremote_dir = /home/fsmonup/incoming\nknown_hosts = /etc/fsmon/known_hosts\n\n[spool]\nsegment_max_age = 2s\n" \
                 >/etc/fsmon/fsmon.conf.d/50-system-test.conf
+        # --debug: a failure's journal then says where the capture stood
+        # (lines, events, held back, how far behind the kernel).
+        mkdir -p /etc/systemd/system/fsmon.service.d
+        printf "[Service]\nExecStart=\nExecStart=/usr/sbin/fsmond --no-load-rules --debug\n" \
+                >/etc/systemd/system/fsmon.service.d/50-debug.conf
         systemctl enable fsmon-vmtest.service
         systemctl mask serial-getty@ttyS0.service getty@tty1.service
         systemctl is-enabled fsmon.service auditd.service ssh.service
@@ -131,7 +136,7 @@ phase "VM stopped"
 postmortem() {
         local pm=$tmp/postmortem
         mkdir -p "$pm"
-        debugfs -R "rdump /var/log/journal /var/lib/fsmon $pm" "$tmp/disk.raw" >/dev/null 2>&1
+        debugfs -R "rdump /var/log/journal /var/log/audit /var/lib/fsmon $pm" "$tmp/disk.raw" >/dev/null 2>&1
         echo "--- journal of the VM (fsmon, auditd, kernel audit), last lines"
         journalctl -D "$pm/journal" --no-pager -o short-monotonic -u fsmon -u auditd -u fsmon-vmtest \
                 2>/dev/null | tail -n 30
