@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "path-util.h"
 
 /* libinih reads lines into a fixed buffer of this size (its compile-time
  * INI_MAX_LINE, 200 in Debian's build) and silently splits longer lines; our
@@ -186,28 +187,21 @@ bool config_path_is_valid(const char *p, size_t max, bool no_space) {
         return true;
 }
 
-static bool path_has_prefix(const char *path, const char *prefix, size_t *ret_len) {
-        size_t n = strlen(prefix);
-
-        if (n == 1) {
-                *ret_len = 1;
-                return path[0] == '/';
-        }
-        if (strncmp(path, prefix, n) != 0 || (path[n] != 0 && path[n] != '/'))
-                return false;
-        *ret_len = n;
-        return true;
-}
-
 bool config_path_is_monitored(const Config *c, const char *path) {
-        size_t best_in = 0, best_ex = 0, n;
+        size_t best_in = 0, best_ex = 0, path_len = strlen(path);
 
-        for (size_t i = 0; i < c->n_include; i++)
-                if (path_has_prefix(path, c->include[i], &n) && n > best_in)
+        /* The longest matching prefix wins; prefixes are absolute and
+         * normalised (parse_prefixes() checked), as path_has_prefix() wants. */
+        for (size_t i = 0; i < c->n_include; i++) {
+                size_t n = strlen(c->include[i]);
+                if (n > best_in && path_has_prefix(path, path_len, c->include[i], n))
                         best_in = n;
-        for (size_t i = 0; i < c->n_exclude; i++)
-                if (path_has_prefix(path, c->exclude[i], &n) && n > best_ex)
+        }
+        for (size_t i = 0; i < c->n_exclude; i++) {
+                size_t n = strlen(c->exclude[i]);
+                if (n > best_ex && path_has_prefix(path, path_len, c->exclude[i], n))
                         best_ex = n;
+        }
         return best_in > best_ex;
 }
 
