@@ -84,7 +84,7 @@ if ! systemd-nspawn --register=no --keep-unit --quiet --private-network -D "$tre
         mkdir -p /etc/fsmon/fsmon.conf.d
         printf "[upload]\nhost = 127.0.0.1\nport = 22\nuser = fsmonup\nremote_dir = /home/fsmonup/incoming\nknown_hosts = /etc/fsmon/known_hosts\n\n[spool]\nsegment_max_age = 2s\n" \
                 >/etc/fsmon/fsmon.conf.d/50-system-test.conf
-        # --debug: a failure's journal then says where the capture stood
+        # --debug: the journal of a failure then says where the capture stood
         # (lines, events, held back, how far behind the kernel).
         mkdir -p /etc/systemd/system/fsmon.service.d
         printf "[Service]\nExecStart=\nExecStart=/usr/sbin/fsmond --no-load-rules --debug\n" \
