@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libaudit.h>
 #include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,24 @@ struct AuditNetlink {
         struct mmsghdr mmsg[RECV_BATCH];
         struct iovec iov[RECV_BATCH];
 };
+
+/* Records fsmon never reads are dropped by the kernel before they are queued
+ * to the socket: PROCTITLE alone is one of the three records of every read
+ * or write event. (Classic BPF loads halfwords big-endian, hence htons() of
+ * the host-order nlmsg_type.) */
+static int attach_filter(int fd) {
+        struct sock_filter code[] = {
+                BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(AUDIT_PROCTITLE), 3, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(AUDIT_EXECVE), 2, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(AUDIT_BPRM_FCAPS), 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),
+                BPF_STMT(BPF_RET | BPF_K, 0),
+        };
+        struct sock_fprog prog = { .len = ELEMENTSOF(code), .filter = code };
+
+        return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
 
 int audit_netlink_open(AuditNetlink **ret) {
         struct sockaddr_nl sa = {
@@ -63,6 +83,8 @@ int audit_netlink_open(AuditNetlink **ret) {
                         n->rcvbuf = size;
         } else
                 n->rcvbuf = RCVBUF_SIZE;
+        /* Only a saving: append_record() drops the same records. */
+        (void) attach_filter(n->fd);
         if (bind(n->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = -errno;         /* EPERM without CAP_AUDIT_READ */
                 audit_netlink_free(n);

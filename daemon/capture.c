@@ -92,7 +92,7 @@ static int on_record(const char *record, size_t len, const Action *a, void *user
         Capture *c = userdata;
         int r;
 
-        r = spool_append(c->o.spool, record, len, a->serial);
+        r = spool_append_encoded(c->o.spool, record, len, a->serial);
         if (r < 0)
                 return r;
         if (c->o.echo_fd >= 0) {

@@ -819,6 +819,13 @@ int spool_append(Spool *s, const char *line, size_t len, uint64_t serial) {
         return spool_add_line(s, line, len, serial, false, 0);
 }
 
+int spool_append_encoded(Spool *s, const char *line, size_t len, uint64_t serial) {
+        if (len < 2 || len > SEGMENT_LINE_MAX || line[0] != '{' || line[len - 1] != '}' ||
+            memchr(line, '\n', len))
+                return -EINVAL;
+        return spool_add_line(s, line, len, serial, false, 0);
+}
+
 int spool_append_gap(Spool *s, int64_t lost, const char *reason) {
         char line[GAP_LINE_MAX];
         int n;

@@ -131,6 +131,12 @@ int spool_open(const SpoolConfig *config, Spool **ret);
  * or SPOOL_DROPPED when the spool is full or failing. */
 int spool_append(Spool *s, const char *line, size_t len, uint64_t serial);
 
+/* The same for a record of fsmon's own encoder (action_json_append()),
+ * whose output is one JSON object with the action's serial (the ledger's
+ * fuzz target checks it against spool_append()'s parse): only the framing
+ * is checked here, the parse is spared on the live path. */
+int spool_append_encoded(Spool *s, const char *line, size_t len, uint64_t serial);
+
 /* Records a loss that happened before the spool (lost < 0: unknown count). */
 int spool_append_gap(Spool *s, int64_t lost, const char *reason);
 
