@@ -115,7 +115,7 @@ static int conn_break(SftpConn *c, int r) {
 }
 
 static int conn_lost(SftpConn *c) {
-        (void) conn_fail(c, -ECONNRESET, "connection lost: %s", ssh_get_error(c->session));
+        (void) conn_fail(c, -ECONNRESET, "connection lost: %s", sym_ssh_get_error(c->session));
         return conn_break(c, -ECONNRESET);
 }
 
@@ -256,7 +256,7 @@ static int conn_write_all(SftpConn *c, const uint8_t *p, size_t len) {
                 /* Blocks until the server's window opens, bounded by the
                  * session timeout (the stall timeout); a short count means
                  * the wait ran out. */
-                k = ssh_channel_write(c->channel, p, n);
+                k = sym_ssh_channel_write(c->channel, p, n);
                 if (k < 0)
                         return conn_lost(c);
                 if (k > 0) {
@@ -264,7 +264,7 @@ static int conn_write_all(SftpConn *c, const uint8_t *p, size_t len) {
                         deadline = now_msec() + (uint64_t) c->stall_ms;
                         continue;
                 }
-                if (ssh_channel_is_closed(c->channel) || ssh_channel_is_eof(c->channel)) {
+                if (sym_ssh_channel_is_closed(c->channel) || sym_ssh_channel_is_eof(c->channel)) {
                         (void) conn_fail(c, -ECONNRESET, "connection lost: the server closed the SFTP channel");
                         return conn_break(c, -ECONNRESET);
                 }
@@ -310,7 +310,7 @@ static int conn_fill(SftpConn *c, size_t want) {
         while (c->in_end < want) {
                 int k;
 
-                k = ssh_channel_read_timeout(c->channel, c->in + c->in_end,
+                k = sym_ssh_channel_read_timeout(c->channel, c->in + c->in_end,
                                              (uint32_t) (c->in_size - c->in_end), 0, c->stall_ms);
                 if (k < 0)
                         return conn_lost(c);
@@ -318,7 +318,7 @@ static int conn_fill(SftpConn *c, size_t want) {
                         c->in_end += (size_t) k;
                         continue;
                 }
-                if (ssh_channel_is_closed(c->channel) || ssh_channel_is_eof(c->channel)) {
+                if (sym_ssh_channel_is_closed(c->channel) || sym_ssh_channel_is_eof(c->channel)) {
                         (void) conn_fail(c, -ECONNRESET, "connection lost: the server closed the SFTP channel");
                         return conn_break(c, -ECONNRESET);
                 }
@@ -527,7 +527,7 @@ int sftp_conn_new(SftpConn **ret, ssh_session session, ssh_channel channel, int 
 
         c = calloc(1, sizeof(*c));
         if (!c) {
-                ssh_channel_free(channel);
+                sym_ssh_channel_free(channel);
                 return -ENOMEM;
         }
         c->session = session;
@@ -542,11 +542,11 @@ SftpConn *sftp_conn_free(SftpConn *c) {
         if (!c)
                 return NULL;
         if (c->channel) {
-                if (!c->broken && !ssh_channel_is_closed(c->channel)) {
-                        (void) ssh_channel_send_eof(c->channel);
-                        (void) ssh_channel_close(c->channel);
+                if (!c->broken && !sym_ssh_channel_is_closed(c->channel)) {
+                        (void) sym_ssh_channel_send_eof(c->channel);
+                        (void) sym_ssh_channel_close(c->channel);
                 }
-                ssh_channel_free(c->channel);
+                sym_ssh_channel_free(c->channel);
         }
         free(c->in);
         free(c->out);

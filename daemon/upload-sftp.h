@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libssh/libssh.h>
+#include "libssh-dl.h"
 
 #include "macro.h"
 

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libssh/libssh.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -24,8 +23,8 @@
 #define DEFAULT_CONNECT_TIMEOUT_USEC (30ULL * 1000000ULL)
 #define DEFAULT_STALL_TIMEOUT_USEC (60ULL * 1000000ULL)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(ssh_session, ssh_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(ssh_key, ssh_key_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ssh_session, sym_ssh_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ssh_key, sym_ssh_key_free);
 
 /* Everything one run needs, passed around instead of long argument lists. */
 typedef struct Upload {
@@ -230,41 +229,41 @@ static int session_setup(Upload *u, int fd) {
         timeout_sec = (long) (timeout / 1000000U);
         timeout_usec = (long) (timeout % 1000000U);
 
-        u->session = ssh_new();
+        u->session = sym_ssh_new();
         if (!u->session) {
                 safe_close(fd);
                 return report_set(u->report, -ENOMEM, "out of memory");
         }
         /* From here on libssh owns fd. */
-        if (ssh_options_set(u->session, SSH_OPTIONS_FD, &sock) < 0) {
+        if (sym_ssh_options_set(u->session, SSH_OPTIONS_FD, &sock) < 0) {
                 safe_close(fd);
                 return report_set(u->report, -EINVAL, "libssh refused the socket");
         }
         /* No ~/.ssh/config, no /etc/ssh/ssh_config, no default known_hosts:
          * the pinned file is the only source of trust. */
-        if (ssh_options_set(u->session, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_HOST, cfg->host) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_PORT, &port) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_USER, cfg->user) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_KNOWNHOSTS, cfg->known_hosts) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, cfg->known_hosts) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT, &timeout_sec) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT_USEC, &timeout_usec) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_PUBKEY_AUTH, &no) < 0 ||
-            ssh_options_set(u->session, SSH_OPTIONS_GSSAPI_AUTH, &no) < 0)
-                return report_set(u->report, -EINVAL, "cannot set SSH options: %s", ssh_get_error(u->session));
+        if (sym_ssh_options_set(u->session, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_HOST, cfg->host) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_PORT, &port) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_USER, cfg->user) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_KNOWNHOSTS, cfg->known_hosts) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, cfg->known_hosts) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT, &timeout_sec) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT_USEC, &timeout_usec) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_PUBKEY_AUTH, &no) < 0 ||
+            sym_ssh_options_set(u->session, SSH_OPTIONS_GSSAPI_AUTH, &no) < 0)
+                return report_set(u->report, -EINVAL, "cannot set SSH options: %s", sym_ssh_get_error(u->session));
         if (cfg->ciphers &&
-            (ssh_options_set(u->session, SSH_OPTIONS_CIPHERS_C_S, cfg->ciphers) < 0 ||
-             ssh_options_set(u->session, SSH_OPTIONS_CIPHERS_S_C, cfg->ciphers) < 0))
+            (sym_ssh_options_set(u->session, SSH_OPTIONS_CIPHERS_C_S, cfg->ciphers) < 0 ||
+             sym_ssh_options_set(u->session, SSH_OPTIONS_CIPHERS_S_C, cfg->ciphers) < 0))
                 return report_set(u->report, -EINVAL, "unsupported ciphers \"%s\": %s",
-                                  cfg->ciphers, ssh_get_error(u->session));
+                                  cfg->ciphers, sym_ssh_get_error(u->session));
         return 0;
 }
 
 /* Called after the key exchange and before any authentication request. */
 static int host_key_check(Upload *u) {
-        _cleanup_(ssh_key_freep) ssh_key key = NULL;
+        _cleanup_(sym_ssh_key_freep) ssh_key key = NULL;
         enum ssh_known_hosts_e state;
         unsigned char *hash = NULL;
         char *fp = NULL;
@@ -272,16 +271,16 @@ static int host_key_check(Upload *u) {
         char desc[160] = "unknown key";
         int r = 0;
 
-        if (ssh_get_server_publickey(u->session, &key) == SSH_OK &&
-            ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
-                fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+        if (sym_ssh_get_server_publickey(u->session, &key) == SSH_OK &&
+            sym_ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
+                fp = sym_ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
                 (void) snprintf(desc, sizeof(desc), "%s key %s",
-                                ssh_key_type_to_char(ssh_key_type(key)) ?: "?", fp ?: "?");
-                ssh_string_free_char(fp);
-                ssh_clean_pubkey_hash(&hash);
+                                sym_ssh_key_type_to_char(sym_ssh_key_type(key)) ?: "?", fp ?: "?");
+                sym_ssh_string_free_char(fp);
+                sym_ssh_clean_pubkey_hash(&hash);
         }
 
-        state = ssh_session_is_known_server(u->session);
+        state = sym_ssh_session_is_known_server(u->session);
         switch (state) {
         case SSH_KNOWN_HOSTS_OK:
                 return 0;
@@ -305,7 +304,7 @@ static int host_key_check(Upload *u) {
         default:
                 r = report_set(u->report, UPLOAD_HOST_KEY_MISMATCH,
                                "cannot check the host key of %s against %s: %s",
-                               u->cfg->host, u->cfg->known_hosts, ssh_get_error(u->session));
+                               u->cfg->host, u->cfg->known_hosts, sym_ssh_get_error(u->session));
                 break;
         }
         return r;
@@ -319,7 +318,7 @@ static int auth_failed(Upload *u, int rc) {
                 return report_set(u->report, -EPERM,
                                   "%s accepted the password but asks for further authentication, which fsmon cannot give",
                                   u->cfg->host);
-        return report_set(u->report, -ECONNRESET, "authentication failed: %s", ssh_get_error(u->session));
+        return report_set(u->report, -ECONNRESET, "authentication failed: %s", sym_ssh_get_error(u->session));
 }
 
 static int auth_kbdint(Upload *u, const char *password) {
@@ -330,17 +329,17 @@ static int auth_kbdint(Upload *u, const char *password) {
         for (unsigned round = 0; round < 8; round++) {
                 int n;
 
-                rc = ssh_userauth_kbdint(u->session, NULL, NULL);
+                rc = sym_ssh_userauth_kbdint(u->session, NULL, NULL);
                 if (rc != SSH_AUTH_INFO)
                         return rc;
-                n = ssh_userauth_kbdint_getnprompts(u->session);
+                n = sym_ssh_userauth_kbdint_getnprompts(u->session);
                 for (int i = 0; i < n; i++) {
                         char echo = 0;
 
-                        (void) ssh_userauth_kbdint_getprompt(u->session, (unsigned) i, &echo);
+                        (void) sym_ssh_userauth_kbdint_getprompt(u->session, (unsigned) i, &echo);
                         if (echo)
                                 return SSH_AUTH_DENIED; /* asks for something else than a password */
-                        if (ssh_userauth_kbdint_setanswer(u->session, (unsigned) i, password) < 0)
+                        if (sym_ssh_userauth_kbdint_setanswer(u->session, (unsigned) i, password) < 0)
                                 return SSH_AUTH_ERROR;
                 }
         }
@@ -351,15 +350,15 @@ static int authenticate(Upload *u, const char *password) {
         int rc, methods;
 
         /* "none" asks which methods the server offers; it sends no secret. */
-        rc = ssh_userauth_none(u->session, NULL);
+        rc = sym_ssh_userauth_none(u->session, NULL);
         if (rc == SSH_AUTH_SUCCESS)
                 return 0;
         if (rc == SSH_AUTH_ERROR)
                 return auth_failed(u, rc);
 
-        methods = ssh_userauth_list(u->session, NULL);
+        methods = sym_ssh_userauth_list(u->session, NULL);
         if (methods & SSH_AUTH_METHOD_PASSWORD)
-                rc = ssh_userauth_password(u->session, NULL, password);
+                rc = sym_ssh_userauth_password(u->session, NULL, password);
         else if (methods & SSH_AUTH_METHOD_INTERACTIVE)
                 rc = auth_kbdint(u, password);
         else
@@ -379,21 +378,21 @@ static int sftp_open_session(Upload *u) {
         int r;
 
         /* From now on, every blocking libssh call waits at most the stall timeout. */
-        (void) ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT, &sec);
-        (void) ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+        (void) sym_ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT, &sec);
+        (void) sym_ssh_options_set(u->session, SSH_OPTIONS_TIMEOUT_USEC, &usec);
 
-        ch = ssh_channel_new(u->session);
+        ch = sym_ssh_channel_new(u->session);
         if (!ch)
                 return report_set(u->report, -ENOMEM, "out of memory");
-        if (ssh_channel_open_session(ch) != SSH_OK) {
-                r = report_set(u->report, -ECONNRESET, "cannot open an SSH channel: %s", ssh_get_error(u->session));
-                ssh_channel_free(ch);
+        if (sym_ssh_channel_open_session(ch) != SSH_OK) {
+                r = report_set(u->report, -ECONNRESET, "cannot open an SSH channel: %s", sym_ssh_get_error(u->session));
+                sym_ssh_channel_free(ch);
                 return r;
         }
-        if (ssh_channel_request_subsystem(ch, "sftp") != SSH_OK) {
+        if (sym_ssh_channel_request_subsystem(ch, "sftp") != SSH_OK) {
                 r = report_set(u->report, -EPROTONOSUPPORT, "%s refused the SFTP subsystem: %s",
-                               cfg->host, ssh_get_error(u->session));
-                ssh_channel_free(ch);
+                               cfg->host, sym_ssh_get_error(u->session));
+                sym_ssh_channel_free(ch);
                 return r;
         }
 
@@ -709,6 +708,7 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
                 .report = ret_report ?: &dummy,
         };
         _cleanup_free_ uint64_t *sizes = NULL;
+        const char *dl_error;
         uint64_t started;
         int fd = -EBADF, r;
 
@@ -723,6 +723,9 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
                 return report_set(u.report, UPLOAD_WRONG_PASSWORD, "no upload password given");
         if (sodium_init() < 0)
                 return report_set(u.report, -EIO, "cannot initialize libsodium");
+        r = libssh_dl_open(&dl_error);
+        if (r < 0)
+                return report_set(u.report, r, "cannot load libssh: %s", dl_error);
 
         sizes = calloc(n ?: 1, sizeof(uint64_t));
         if (!sizes)
@@ -756,14 +759,14 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
         if (r < 0)
                 goto finish;
 
-        if (ssh_connect(u.session) != SSH_OK) {
+        if (sym_ssh_connect(u.session) != SSH_OK) {
                 uint64_t timeout = cfg->connect_timeout_usec ?: DEFAULT_CONNECT_TIMEOUT_USEC;
 
                 if (now_usec() - started >= timeout)
                         r = report_set(u.report, -ETIMEDOUT, "SSH handshake with %s timed out", cfg->host);
                 else
                         r = report_set(u.report, -ECONNRESET, "SSH handshake with %s failed: %s",
-                                       cfg->host, ssh_get_error(u.session));
+                                       cfg->host, sym_ssh_get_error(u.session));
                 goto finish;
         }
 
@@ -782,8 +785,8 @@ finish:
                 r = report_set(u.report, -ECANCELED, "upload cancelled");
         u.sftp = sftp_conn_free(u.sftp);
         if (u.session) {
-                ssh_disconnect(u.session);
-                ssh_free(u.session);
+                sym_ssh_disconnect(u.session);
+                sym_ssh_free(u.session);
         }
         upload_cancel_unregister(&u);
         free(u.host_dir);
