@@ -30,15 +30,3 @@ int audit_netlink_rcvbuf(const AuditNetlink *n);
  * *overflowed is set when the kernel reported lost multicast records. */
 int audit_netlink_read(AuditNetlink *n, char **buf, size_t *len, size_t *size,
                        unsigned max_records, bool *overflowed);
-
-/* The kernel's audit status (a separate unicast request, CAP_AUDIT_CONTROL). */
-typedef struct AuditKernelStatus {
-        uint32_t enabled;       /* 0 off, 1 on, 2 locked */
-        uint32_t lost;
-        uint32_t backlog;
-        uint32_t backlog_limit;
-        uint32_t backlog_wait_time;
-        uint32_t pid;           /* of the audit daemon, 0 if none */
-} AuditKernelStatus;
-
-int audit_kernel_status(AuditKernelStatus *ret);

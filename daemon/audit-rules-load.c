@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit-kernel.h"
 #include "audit-rules-load.h"
 #include "log.h"
 #include "fileio.h"
@@ -176,50 +177,15 @@ int audit_rules_run_augenrules(const char *augenrules, char **ret_output) {
         return 0;
 }
 
-static void audit_closep(int *fd) {
-        if (*fd >= 0)
-                audit_close(*fd);
-}
-
-static int audit_open_quiet(void) {
-        int fd;
-
-        /* libaudit reports its errors itself unless told not to: ours are
-         * returned and logged once by the caller. */
-        set_aumessage_mode(MSG_QUIET, DBG_NO);
-        fd = audit_open();
-        if (fd < 0)
-                return -errno ?: -EIO;
-        return fd;
-}
-
 int audit_kernel_get_enabled(void *userdata, uint32_t *ret_enabled) {
-        _cleanup_(audit_closep) int fd = -EBADF;
-        struct audit_reply rep;
+        AuditKernelStatus st;
         int r;
 
-        fd = audit_open_quiet();
-        if (fd < 0)
-                return fd;
-        r = audit_request_status(fd);
-        if (r <= 0)
-                return r < 0 ? r : -EIO;
-        for (;;) {
-                r = audit_get_reply(fd, &rep, GET_REPLY_BLOCKING, 0);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return -EIO;
-                if (rep.type == NLMSG_ERROR) {
-                        if (rep.error->error != 0)
-                                return rep.error->error;
-                        continue;       /* an ACK */
-                }
-                if (rep.type == AUDIT_GET) {
-                        *ret_enabled = rep.status->enabled;
-                        return 0;
-                }
-        }
+        r = audit_kernel_status(&st);
+        if (r < 0)
+                return r;
+        *ret_enabled = st.enabled;
+        return 0;
 }
 
 static void audit_rule_free_datap(struct audit_rule_data **d) {
@@ -278,7 +244,7 @@ static bool rule_data_equal(const struct audit_rule_data *a, const struct audit_
 }
 
 int audit_kernel_check_rules(void *userdata, const AuditRules *r, size_t *ret_found) {
-        _cleanup_(audit_closep) int fd = -EBADF;
+        _cleanup_(audit_kernel_closep) int fd = -EBADF;
         struct audit_rule_data **expected;
         bool *found;
         size_t n_found = 0;
@@ -296,7 +262,7 @@ int audit_kernel_check_rules(void *userdata, const AuditRules *r, size_t *ret_fo
                         goto finish;
         }
 
-        fd = audit_open_quiet();
+        fd = audit_kernel_open();
         if (fd < 0) {
                 k = fd;
                 goto finish;
@@ -364,31 +330,21 @@ static void set_message(char **ret_message, const char *fmt, ...) {
 }
 
 int audit_kernel_raise_backlog(void *userdata, uint32_t limit, uint32_t wait_time) {
-        struct audit_reply rep = {};
-        int fd, r = -ENODATA;
+        _cleanup_(audit_kernel_closep) int fd = -EBADF;
+        AuditKernelStatus st;
+        int r;
 
-        fd = audit_open();
+        fd = audit_kernel_open();
         if (fd < 0)
-                return -errno ?: -EIO;
-        if (audit_request_status(fd) < 0) {
+                return fd;
+        r = audit_kernel_status_fd(fd, &st);
+        if (r < 0)
+                return r;
+        /* Both are tried; the last failure is returned. */
+        if (st.backlog_limit < limit && audit_set_backlog_limit(fd, limit) < 0)
                 r = -errno ?: -EIO;
-                goto finish;
-        }
-        for (int i = 0; i < 50; i++) {
-                if (audit_get_reply(fd, &rep, GET_REPLY_BLOCKING, 0) <= 0)
-                        break;
-                if (rep.type == AUDIT_GET && rep.status) {
-                        r = 0;
-                        if (rep.status->backlog_limit < limit && audit_set_backlog_limit(fd, limit) < 0)
-                                r = -errno ?: -EIO;
-                        if (rep.status->backlog_wait_time < wait_time &&
-                            audit_set_backlog_wait_time(fd, wait_time) < 0)
-                                r = -errno ?: -EIO;
-                        break;
-                }
-        }
-finish:
-        audit_close(fd);
+        if (st.backlog_wait_time < wait_time && audit_set_backlog_wait_time(fd, wait_time) < 0)
+                r = -errno ?: -EIO;
         return r;
 }
 

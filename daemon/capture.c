@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit-kernel.h"
 #include "audit-netlink.h"
 #include "capture.h"
 #include "checkpoint.h"
