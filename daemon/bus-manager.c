@@ -9,6 +9,7 @@
 
 #include "bus-manager.h"
 #include "bus-polkit.h"
+#include "fsmon-build.h"
 #include "log.h"
 
 #define USEC_PER_SEC 1000000ULL

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fsmon-build.h"
 #include "fsmonctl-bus.h"
 #include "fsmonctl.h"
 #include "log.h"

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "fsmon-build.h"
 #include "log.h"
 #include "manager.h"
 #include "service.h"

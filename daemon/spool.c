@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "fsmon-build.h"
 #include "log.h"
 #include "spool.h"
 

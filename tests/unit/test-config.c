@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/config.h"  /* not the build's config.h */
+#include "daemon/config.h"
 
 static char tmpdir[] = "/tmp/fsmon-test-config.XXXXXX";
 static const char *shipped_config_path;
