@@ -11,11 +11,10 @@
 #include "fileio.h"
 #include "macro.h"
 
-int fileio_write_full(int fd, const void *buf, size_t len) {
-        const uint8_t *p = buf;
-
+/* One loop for both: off UINT64_MAX writes at the file position. */
+static int write_full(int fd, const uint8_t *p, size_t len, uint64_t off) {
         while (len > 0) {
-                ssize_t n = write(fd, p, len);
+                ssize_t n = off == UINT64_MAX ? write(fd, p, len) : pwrite(fd, p, len, (off_t) off);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -25,8 +24,20 @@ int fileio_write_full(int fd, const void *buf, size_t len) {
                         return -EIO;
                 p += n;
                 len -= (size_t) n;
+                if (off != UINT64_MAX)
+                        off += (uint64_t) n;
         }
         return 0;
+}
+
+int fileio_write_full(int fd, const void *buf, size_t len) {
+        return write_full(fd, buf, len, UINT64_MAX);
+}
+
+int fileio_pwrite_full(int fd, const void *buf, size_t len, uint64_t off) {
+        if (off == UINT64_MAX)  /* beyond any file; the sentinel above */
+                return -EINVAL;
+        return write_full(fd, buf, len, off);
 }
 
 ssize_t fileio_read_full(int fd, void *buf, size_t len) {

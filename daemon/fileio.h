@@ -16,6 +16,9 @@
 /* Writes all of buf, retrying on EINTR and short writes. */
 int fileio_write_full(int fd, const void *buf, size_t len);
 
+/* The same at offset off (pwrite(): the file position does not move). */
+int fileio_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
 /* Reads up to len bytes, retrying on EINTR and short reads; returns the
  * number of bytes read (less than len only at end of file). */
 ssize_t fileio_read_full(int fd, void *buf, size_t len);

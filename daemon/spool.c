@@ -439,23 +439,6 @@ static int gap_emit(Spool *s) {
         return 0;
 }
 
-static int pwrite_full(int fd, const uint8_t *p, size_t len, uint64_t off) {
-        while (len > 0) {
-                ssize_t n = pwrite(fd, p, len, (off_t) off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EIO;
-                p += n;
-                len -= (size_t) n;
-                off += (uint64_t) n;
-        }
-        return 0;
-}
-
 static int spool_sync(Spool *s) {
         if (s->fd < 0 || !s->dirty)
                 return 0;
@@ -505,7 +488,7 @@ int spool_flush(Spool *s) {
                 }
                 s->need_truncate = false;
         }
-        r = pwrite_full(s->fd, s->buf, s->buf_len, s->committed.bytes);
+        r = fileio_pwrite_full(s->fd, s->buf, s->buf_len, s->committed.bytes);
         if (r < 0) {
                 write_failed(s, r);
                 return r;
@@ -657,7 +640,7 @@ static int segment_close_current(Spool *s) {
         if (n < 0)
                 return n;
 
-        r = pwrite_full(s->fd, (const uint8_t *) line, (size_t) n, s->committed.bytes);
+        r = fileio_pwrite_full(s->fd, line, (size_t) n, s->committed.bytes);
         if (r >= 0 && fdatasync(s->fd) < 0)
                 r = -errno;
         if (r < 0) {
