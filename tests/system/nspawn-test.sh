@@ -10,6 +10,9 @@
 #   - "fsmonctl upload" by a member of group fsmon reaches the uploader (an
 #     sshd in the container, on its private network),
 #   - systemd-analyze verify is clean with the installed binaries,
+#   - postinst put the default audit rules into /etc/audit/rules.d (fsmond
+#     cannot: audit is refused here), and a reinstall keeps an existing file
+#     without a conffile question,
 #   - "apt purge" stops it and removes the rules file and /var/lib/fsmon.
 # The container runs on an overlay over the cached root (mkroot.sh), with a
 # private network, so neither the cache nor the host changes.
@@ -81,6 +84,29 @@ done
 ct_exec systemctl is-active --quiet fsmon && ok "active right after apt install" \
         || fail "not active after apt install: $(ct_exec systemctl is-active fsmon)"
 ct_exec getent group fsmon >/dev/null && ok "group fsmon exists" || fail "no group fsmon"
+
+# The rules file: postinst's copy of the default (the loader does not write it
+# here: it reads the kernel's audit status first, which a container refuses).
+rules=/etc/audit/rules.d/70-fsmon.rules
+ct_exec cmp -s /usr/share/fsmon/70-fsmon.rules $rules && ok "postinst installed the default $rules" \
+        || fail "$rules is not the shipped default after apt install"
+ct_exec dpkg-query -W -f='${Conffiles}' fsmon | grep -q 70-fsmon.rules && fail "$rules is a conffile" \
+        || ok "$rules is not a conffile"
+# A file that is there already (fsmond's or an administrator's) stays as it is.
+ct_exec sh -c "echo '# local change' >>$rules"
+if ct_exec sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall /root/$(basename "$deb")" \
+        >"$tmp/reinstall.log" 2>&1 </dev/null; then
+        ok "apt install --reinstall"
+else
+        tail -n 20 "$tmp/reinstall.log"; fail "apt install --reinstall"
+fi
+ct_exec grep -qx '# local change' $rules && ok "reinstall kept the existing $rules" || fail "reinstall replaced $rules"
+grep -q '70-fsmon.rules' "$tmp/reinstall.log" && { grep '70-fsmon.rules' "$tmp/reinstall.log"; fail "dpkg spoke of $rules on reinstall"; } \
+        || ok "no conffile question for $rules"
+for _ in $(seq 30); do
+        [ "$(ct_exec systemctl is-active fsmon)" = activating ] || break
+        sleep 1
+done
 ct_exec usermod -a -G fsmon fsmonuser
 
 # The upload target: the container's own sshd, pinned host key.
