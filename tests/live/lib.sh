@@ -1,11 +1,42 @@
 # Shared by the live tests: a private auditd, rules for one login uid, fsmond
 # on temporary directories. Everything is undone by live_cleanup (trap it).
-# Callers hold /tmp/fsmon-audit.lock (kernel audit state is global).
+# Callers hold /tmp/fsmon-audit.lock (kernel audit state is global):
+# live_begin takes it; bench/live takes it itself.
 
 live_auditd_pid=
 live_fsmond_pid=
 live_rules=()
 live_saved_status=
+live_tmp=()
+
+# live_begin AUID_BASE FSMOND FSMONCTL: what every live test starts with.
+# Skips (77) without root or auditd. Takes /tmp/fsmon-audit.lock on fd 9 for
+# the rest of the test (auditd and fsmond are started without it), sets an
+# EXIT trap that runs live_cleanup and removes $dir and every directory the
+# test adds to live_tmp, and TERM/INT traps that exit through it (a timeout
+# or ^C still restores the kernel). Then: $dir, a login uid $auid of the
+# test's own range (AUID_BASE + 0..32767), fail=0, the config, a private
+# auditd and fsmon's rules. Returns 0, 77 (skip) or another failure status.
+live_begin() {
+        local auid_base=$1 fsmond=$2 fsmonctl=$3
+
+        [ "$(id -u)" -eq 0 ] || { echo "needs root"; return 77; }
+        command -v auditd >/dev/null && command -v auditctl >/dev/null || { echo "needs auditd"; return 77; }
+        trap 'exit 143' TERM
+        trap 'exit 130' INT
+        exec 9>/tmp/fsmon-audit.lock
+        flock 9
+
+        dir=$(mktemp -d /tmp/fsmon-live.XXXXXX) || return 1
+        live_tmp+=("$dir")
+        auid=$((auid_base + RANDOM))
+        fail=0
+        trap 'live_cleanup; rm -rf "${live_tmp[@]}"' EXIT
+
+        live_config "$dir" "$auid" "$fsmond"
+        live_setup "$dir" || return $?
+        live_rules_load "$fsmonctl" "$dir" || return 1
+}
 
 # live_setup DIR: auditd writing RAW to DIR/log, kernel settings saved.
 live_setup() {

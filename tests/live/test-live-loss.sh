@@ -6,27 +6,15 @@
 set -uo pipefail
 fsmond=$1 fsmonctl=$2 burst=$3 src=$4
 
-[ "$(id -u)" -eq 0 ] || { echo "needs root"; exit 77; }
-command -v auditd >/dev/null || { echo "needs auditd"; exit 77; }
-# A timeout (SIGTERM) or ^C still runs the EXIT trap that restores the kernel.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-exec 9>/tmp/fsmon-audit.lock
-flock 9
-
 # shellcheck source=tests/live/lib.sh
 . "$src/tests/live/lib.sh"
-dir=$(mktemp -d /tmp/fsmon-live.XXXXXX)
-work=$(mktemp -d /tmp/fsmon-live-flood.XXXXXX)
-auid=$((3200000 + RANDOM))
-fail=0
-trap 'live_cleanup; rm -rf "$dir" "$work"' EXIT
+# Root, auditd, the audit lock, $dir, $auid, the config, auditd, the rules.
+live_begin 3200000 "$fsmond" "$fsmonctl" || exit $?
+work=$(mktemp -d /tmp/fsmon-live-flood.XXXXXX) || exit 1
+live_tmp+=("$work")
 
 lost() { auditctl -s | awk '$1=="lost"{print $2}'; }
 
-live_config "$dir" "$auid" "$fsmond"
-live_setup "$dir" || exit $?
-live_rules_load "$fsmonctl" "$dir" || exit 1
 live_start_fsmond "$dir" "$fsmond" || { echo "fsmond did not start"; exit 1; }
 sleep 1.5
 l0=$(lost)

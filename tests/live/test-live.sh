@@ -8,31 +8,17 @@
 set -uo pipefail
 fsmond=$1 fsmonctl=$2 src=$3
 
-[ "$(id -u)" -eq 0 ] || { echo "needs root"; exit 77; }
-command -v auditd >/dev/null && command -v auditctl >/dev/null || { echo "needs auditd"; exit 77; }
 command -v cc >/dev/null || { echo "needs cc"; exit 77; }
-
-# A timeout (SIGTERM) or ^C still runs the EXIT trap that restores the kernel.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-exec 9>/tmp/fsmon-audit.lock
-flock 9
 
 # shellcheck source=tests/live/lib.sh
 . "$src/tests/live/lib.sh"
-dir=$(mktemp -d /tmp/fsmon-live.XXXXXX)
-auid=$((3000000 + RANDOM))
-fail=0
-trap 'live_cleanup; rm -rf "$dir"' EXIT
-
-live_config "$dir" "$auid" "$fsmond"
-live_setup "$dir" || exit $?
-live_rules_load "$fsmonctl" "$dir" || exit 1
+# Root, auditd, the audit lock, $dir, $auid, the config, auditd, the rules.
+live_begin 3000000 "$fsmond" "$fsmonctl" || exit $?
 
 cc -O1 -pthread -o "$dir/workload" "$src/tests/workload/workload.c" || exit 1
 work=/tmp/fsmon-live-wd.$$
 rm -rf "$work"; mkdir -p "$work"; cp "$dir/workload" "$work/helper-prog"
-trap 'live_cleanup; rm -rf "$dir" "$work"' EXIT
+live_tmp+=("$work")
 
 # A process that opens a file before fsmond starts and reads it after (and
 # lives on a little: /proc is asked when fsmond processes the read).
