@@ -23,6 +23,26 @@ records() {     # every action record in the given segment files
                 esac
         done 2>/dev/null | jq -c 'select(.op)' 2>/dev/null
 }
+spool_records() {       # every action record in the spool, read again when a
+                        # segment was closed (renamed) between the listing and its reading
+        local try f ok tmp
+        tmp=$(mktemp)
+        for try in 1 2 3 4 5 6 7 8 9 10; do
+                ok=1
+                : >"$tmp"
+                for f in "$spool"/seg-*; do
+                        [ "$f" = "$spool/seg-*" ] && break      # none
+                        case "$f" in
+                        *.zst) zstdcat -q "$f" >>"$tmp" 2>/dev/null || ok=0 ;;
+                        *) cat "$f" >>"$tmp" 2>/dev/null || ok=0 ;;
+                        esac
+                done
+                [ $ok = 1 ] && break
+                sleep 0.2
+        done
+        jq -R -c 'fromjson? | select(.op)' <"$tmp" 2>/dev/null   # (a line being written: skipped)
+        rm -f "$tmp"
+}
 finish() {
         kill "$watcher" 2>/dev/null
         say "journal of fsmon.service:"
@@ -81,11 +101,11 @@ r=$(sed -n 's/^reader=//p' <<<"$out")
 # Until the reader's last read (EOF) is spooled, for at most 90 s.
 SECONDS=0
 while [ $SECONDS -lt 90 ]; do
-        records "$spool"/seg-* | jq -n -e --argjson r "$r" 'any(inputs; .pid == $r and .op == "read" and .bytes == 0)' >/dev/null && break
+        spool_records | jq -n -e --argjson r "$r" 'any(inputs; .pid == $r and .op == "read" and .bytes == 0)' >/dev/null && break
         sleep 2
 done
 say "waited $SECONDS s for the spool"
-all=$(records "$spool"/seg-*)
+all=$(spool_records)
 say "spool: $(ls "$spool" | tr '\n' ' '); $(wc -l <<<"$all") records; EventsProcessed $(prop EventsProcessed); ActionsRecorded $(prop ActionsRecorded); EventsLost $(prop EventsLost)"
 gaps=$(jq -c 'select(.op == "gap")' <<<"$all")
 [ -n "$gaps" ] && say "note: the spool has gap records (events lost): $(echo $gaps | tail -c 400)"
