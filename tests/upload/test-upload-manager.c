@@ -199,7 +199,18 @@ int main(int argc, char *argv[]) {
                            manager_upload_result_to_string(MANAGER_UPLOAD_WRONG_PASSWORD)) == 0 &&
                     n > 0 && m->last_upload > 0 ? 0 : 1;
 
+        /* The spool goes on after an upload (fsmond keeps capturing): a new
+         * segment can be created, written and closed. */
         um = upload_manager_free(um);
+        if (append_records(spool, &serial, 100) < 0 || spool_rotate(spool) < 0) {
+                log_error("the spool cannot go on after the upload");
+                r = 1;
+        }
+        spool_get_stats(spool, &st);
+        if (st.degraded) {
+                log_error("the spool is degraded after the upload: %s", st.degraded_reason);
+                r = 1;
+        }
         (void) spool_close(spool);
         m = manager_free(m);
         return r;
