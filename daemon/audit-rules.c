@@ -156,6 +156,26 @@ static int rules_validate(const Config *c, char **ret_error) {
         return 0;
 }
 
+/* The login uid fields of a range, cheapest and most selective first:
+ * "auid!=unset" first for an open range, since most syscalls on a machine
+ * come from daemons, whose login uid is unset (and would pass "auid>=1000"). */
+static int rule_add_auid_range(AuditRule *rule, uint32_t first, uint32_t last) {
+        int k;
+
+        if (last == CONFIG_AUID_MAX) {
+                k = rule_add_field(rule, "auid!=unset");
+                if (k >= 0 && first > 0)
+                        k = rule_add_field(rule, "auid>=%" PRIu32, first);
+                return k;
+        }
+        if (first == last)
+                return rule_add_field(rule, "auid=%" PRIu32, first);
+        k = rule_add_field(rule, "auid>=%" PRIu32, first);
+        if (k >= 0)
+                k = rule_add_field(rule, "auid<=%" PRIu32, last);
+        return k;
+}
+
 static AuditRule *rules_add(AuditRules *r) {
         AuditRule *n = realloc(r->rules, (r->n_rules + 1) * sizeof(AuditRule));
         if (!n)
@@ -168,6 +188,7 @@ static AuditRule *rules_add(AuditRules *r) {
 int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
         _cleanup_(audit_rules_freep) AuditRules *r = NULL;
         const char *const never_exe[] = { c->fsmond, c->auditd };
+        uint32_t lo = UINT32_MAX, hi = 0;
         AuditRule *rule;
         int k;
 
@@ -186,7 +207,14 @@ int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
         /* The first matching rule decides, so the exclusions come first. Both
          * programs are native (b64); a daemon started by systemd has no login
          * uid at all, so these only matter when one is started from a login
-         * session, and auid!=unset keeps them cheap for every other process. */
+         * session. The exe= test is costly (it takes the task's exe file on
+         * every syscall), so the login uids come first: only a process the
+         * rules below would record gets that far. (The span of all ranges:
+         * a process between two ranges is tested in vain, never wrongly.) */
+        for (size_t i = 0; i < c->n_uid_ranges; i++) {
+                lo = MIN(lo, c->uid_ranges[i].first);
+                hi = MAX(hi, c->uid_ranges[i].last);
+        }
         for (size_t i = 0; i < ELEMENTSOF(never_exe); i++) {
                 rule = rules_add(r);
                 if (!rule)
@@ -194,16 +222,14 @@ int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
                 rule->never = true;
                 rule->arch = arches[0];
                 if (rule_set_syscalls(rule, 0, c->actions) < 0 ||
-                    rule_add_field(rule, "auid!=unset") < 0 ||
+                    rule_add_auid_range(rule, lo, hi) < 0 ||
                     rule_add_field(rule, "exe=%s", never_exe[i]) < 0)
                         return -ENOMEM;
         }
 
         /* One rule per arch and login uid range, all syscalls grouped: the
          * kernel tests the syscall bitmap first, then the fields in order, and
-         * stops at the first that does not match. "auid!=unset" first: most
-         * syscalls on a machine come from daemons, whose login uid is unset
-         * (and would pass "auid>=1000"). */
+         * stops at the first that does not match. */
         for (unsigned a = 0; a < ELEMENTSOF(arches); a++)
                 for (size_t i = 0; i < c->n_uid_ranges; i++) {
                         const UidRange *u = &c->uid_ranges[i];
@@ -212,20 +238,8 @@ int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
                         if (!rule)
                                 return -ENOMEM;
                         rule->arch = arches[a];
-                        if (rule_set_syscalls(rule, a, c->actions) < 0)
-                                return -ENOMEM;
-                        if (u->last == CONFIG_AUID_MAX) {
-                                k = rule_add_field(rule, "auid!=unset");
-                                if (k >= 0 && u->first > 0)
-                                        k = rule_add_field(rule, "auid>=%" PRIu32, u->first);
-                        } else if (u->first == u->last)
-                                k = rule_add_field(rule, "auid=%" PRIu32, u->first);
-                        else {
-                                k = rule_add_field(rule, "auid>=%" PRIu32, u->first);
-                                if (k >= 0)
-                                        k = rule_add_field(rule, "auid<=%" PRIu32, u->last);
-                        }
-                        if (k < 0)
+                        if (rule_set_syscalls(rule, a, c->actions) < 0 ||
+                            rule_add_auid_range(rule, u->first, u->last) < 0)
                                 return -ENOMEM;
                 }
 
