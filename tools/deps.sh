@@ -23,6 +23,8 @@ packages=(
         # tests/system: packages, systemd-nspawn and qemu (README "Packages and system test")
         systemd systemd-container debootstrap qemu-system-x86 qemu-utils
         dpkg-dev debhelper lintian rpm
+        # tests/test-man-pages.sh: the man pages render without warnings
+        groff-base man-db
         # tests/report, bench/report: charts in headless Chromium, DuckDB from npm
         chromium fonts-dejavu-core
 )
