@@ -85,8 +85,9 @@ static bool upload_cancelled(Upload *u) {
         return b;
 }
 
-/* Registers a dup of the socket for upload_cancel_request(); libssh owns and
- * closes the original, so the dup keeps the descriptor number ours. */
+/* Registers a dup of the socket for upload_cancel_request(), which may run
+ * in another thread at any moment: the dup stays valid until unregistered,
+ * whatever happens to the original meanwhile. */
 static int upload_cancel_register(Upload *u, int fd) {
         int r = 0;
 
@@ -230,15 +231,12 @@ static int session_setup(Upload *u, int fd) {
         timeout_usec = (long) (timeout % 1000000U);
 
         u->session = sym_ssh_new();
-        if (!u->session) {
-                safe_close(fd);
+        if (!u->session)
                 return report_set(u->report, -ENOMEM, "out of memory");
-        }
-        /* From here on libssh owns fd. */
-        if (sym_ssh_options_set(u->session, SSH_OPTIONS_FD, &sock) < 0) {
-                safe_close(fd);
+        /* fd stays ours: libssh (since 0.9) never closes a socket it was
+         * given with SSH_OPTIONS_FD; upload_run() closes it after ssh_free(). */
+        if (sym_ssh_options_set(u->session, SSH_OPTIONS_FD, &sock) < 0)
                 return report_set(u->report, -EINVAL, "libssh refused the socket");
-        }
         /* No ~/.ssh/config, no /etc/ssh/ssh_config, no default known_hosts:
          * the pinned file is the only source of trust. */
         if (sym_ssh_options_set(u->session, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
@@ -751,10 +749,8 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
         if (r < 0)
                 goto finish;
         r = upload_cancel_register(&u, fd);
-        if (r < 0) {
-                safe_close(fd);
+        if (r < 0)
                 goto finish;
-        }
         r = session_setup(&u, fd);
         if (r < 0)
                 goto finish;
@@ -789,6 +785,7 @@ finish:
                 sym_ssh_free(u.session);
         }
         upload_cancel_unregister(&u);
+        safe_close(fd);
         free(u.host_dir);
         return r;
 }

@@ -80,10 +80,10 @@ cp -a "$t/spool" "$t/ref"
 mark=$(log_mark)
 run "$t/out" "$UP_PASSWORD" --async --known-hosts "$UP_KNOWN_HOSTS" --host-id host1 --spool "$t/spool"
 if [ "$(field result "$t/out")" = ok ] && same_tree "$t/ref" "$UP_REMOTE/host1" &&
-   [ -z "$(ls -A "$t/spool")" ] &&
+   [ -z "$(ls -A "$t/spool")" ] && [ "$(field fds_leaked "$t/out")" = 0 ] &&
    [ "$(grep -c '^delivered ' "$t/out")" = 6 ] &&
    [ "$(grep '^delivered ' "$t/out" | cut -d' ' -f2 | sort -u | wc -l)" = 6 ]; then
-        pass "right password: 6 segments byte-identical on the server, spool empty"
+        pass "right password: 6 segments byte-identical on the server, spool empty, no descriptor left open"
 else
         fail "right password"; cat "$t/out"
 fi
@@ -98,8 +98,8 @@ run "$t/out" "not-$UP_PASSWORD" --async --known-hosts "$UP_KNOWN_HOSTS" --host-i
 if [ "$(field result "$t/out")" = WrongPassword ] &&
    [ "$(field error "$t/out")" = org.fsmon1.Error.WrongPassword ] &&
    [ "$(snapshot "$t/spool")" = "$before_local" ] && [ "$(snapshot "$UP_REMOTE")" = "$before_remote" ] &&
-   [ ! -e "$UP_REMOTE/host2" ] && ! grep -q '^delivered ' "$t/out"; then
-        pass "wrong password: refused, spool and server unchanged"
+   [ ! -e "$UP_REMOTE/host2" ] && ! grep -q '^delivered ' "$t/out" && [ "$(field fds_leaked "$t/out")" = 0 ]; then
+        pass "wrong password: refused, spool and server unchanged, no descriptor left open"
 else
         fail "wrong password"; cat "$t/out"
 fi
