@@ -62,6 +62,14 @@ static int bus_error_to_exit(const sd_bus_error *e, const char *what) {
                   NULL },
                 { "org.fsmon1.Error.UploadFailed",    FSMONCTL_EXIT_UPLOAD_FAILED,
                   NULL },
+                { "org.fsmon1.Error.Timeout",         FSMONCTL_EXIT_UPLOAD_FAILED,
+                  NULL },
+                { "org.fsmon1.Error.RemoteDiskFull",  FSMONCTL_EXIT_UPLOAD_FAILED,
+                  NULL },
+                { "org.fsmon1.Error.PermissionDenied", FSMONCTL_EXIT_UPLOAD_FAILED,
+                  NULL },
+                { "org.fsmon1.Error.Cancelled",       FSMONCTL_EXIT_UPLOAD_FAILED,
+                  NULL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
