@@ -620,6 +620,12 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
         }
         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                 return -EIO;
+        /* auparse marks an event complete when its EOE arrives but hands it
+         * over only on its next call: without this, the last event of a
+         * burst would wait for the next record or tick (and at a stop, for
+         * the next start's read-back). */
+        if (auparse_feed(d->au, "", 0) < 0)
+                return -EIO;
         return 0;
 }
 

@@ -20,7 +20,12 @@
 #include "proc-fd.h"
 
 #define READ_CHUNK (256U * 1024U)
-#define BATCH_RECORDS 8192U
+/* Records per read: the text of a batch is buffered twice (here and in
+ * auparse), so this bounds fsmond's peak memory in a burst (8192 records
+ * made 2 MiB of it). */
+#define BATCH_RECORDS 1024U
+/* Batches per dispatch, so that the bus, signals and the watchdog get turns. */
+#define BATCHES_PER_DISPATCH 16U
 #define TICK_USEC (1000U * 1000U)
 #define MAX_LOGS 256
 #define STASH_MAX (256U * 1024U * 1024U)
@@ -403,7 +408,7 @@ static void live_read(Capture *c) {
                         c->overflowed = true;
                 if (c->len > 0 && feed(c, c->buf, c->len) < 0)
                         break;
-        } while (n == (int) BATCH_RECORDS && ++rounds < 4);
+        } while (n == (int) BATCH_RECORDS && ++rounds < BATCHES_PER_DISPATCH);
 
         if (c->overflowed) {
                 gap(c, c->pending_lost > 0 ? (int64_t) c->pending_lost : -1,

@@ -172,6 +172,19 @@ static void test_lost_records_do_not_block(void **state) {
         audit_decoder_free(d);
 }
 
+static void test_eoe_hands_over_at_once(void **state) {
+        /* The last event of a burst, complete with its EOE, is handed over
+         * by the feed that brought the EOE: not only by a later feed, tick
+         * or flush (a stop would otherwise leave it to the next start). */
+        AuditDecoder *d = decoder();
+        const char *log = EVENT(5, 50);
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(n_seen, 1);
+        assert_int_equal(seen[0].serial, 5);
+        audit_decoder_free(d);
+}
+
 static void test_lagging_stream_is_not_split(void **state) {
         /* Live, behind the clock (these time stamps are long past): the tick
          * comes between the first records of event 5 and the rest, which
@@ -274,6 +287,7 @@ int main(void) {
                 cmocka_unit_test(test_serial_order),
                 cmocka_unit_test(test_lost_records_do_not_block),
                 cmocka_unit_test(test_lagging_stream_is_not_split),
+                cmocka_unit_test(test_eoe_hands_over_at_once),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_line_validity),
         };
