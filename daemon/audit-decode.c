@@ -68,6 +68,7 @@ static bool is_digit(char c) {
  * so it is replaced by a short EOE line instead of being dropped. */
 typedef enum LineUse {
         LINE_KEEP,
+        LINE_END,       /* the kernel's EOE: fed, but never opens a serial */
         LINE_DROP,
         LINE_AS_EOE,
 } LineUse;
@@ -81,6 +82,8 @@ typedef struct LineInfo {
 } LineInfo;
 
 static LineUse type_use(const char *t, size_t n) {
+        if (n == 3 && memcmp(t, "EOE", 3) == 0)
+                return LINE_END;
         if (n == 9 && memcmp(t, "PROCTITLE", 9) == 0)
                 return LINE_AS_EOE;
         if ((n == 6 && memcmp(t, "EXECVE", 6) == 0) || (n == 10 && memcmp(t, "BPRM_FCAPS", 10) == 0))
@@ -600,15 +603,18 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                 } else if (d->filter && !d->filter(info.sec, info.msec, info.serial, d->filter_userdata)) {
                         d->stats.filtered_lines++;
                         skip = true;
-                } else if (info.use != LINE_KEEP) {
+                } else if (info.use == LINE_DROP || info.use == LINE_AS_EOE) {
                         skip = true;
                         eoe = info.use == LINE_AS_EOE;
                 }
-                if (!skip || eoe) {
+                /* An end of event never opens a serial: its event is open
+                 * already, or was completed before it came (auparse then
+                 * drops it), and a serial opened by it would hold every
+                 * later event back until it aged out. */
+                if (!skip && info.use == LINE_KEEP)
                         open_add(d, info.serial);
-                        if (info.sec > d->stats.newest_sec)
-                                d->stats.newest_sec = info.sec;
-                }
+                if ((!skip || eoe) && info.sec > d->stats.newest_sec)
+                        d->stats.newest_sec = info.sec;
                 if (skip) {
                         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                                 return -EIO;
