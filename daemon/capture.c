@@ -436,7 +436,9 @@ static int on_coalesced(sd_event_source *s, uint64_t usec, void *userdata) {
 static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Capture *c = userdata;
 
-        /* Drained: let records gather for a moment before the next read. */
+        /* Not drained (a flood): the socket stays readable, sd-event comes
+         * back here at once. Drained: let records gather for a moment
+         * before the next read. */
         if (!live_read(c))
                 return 0;
         if (!c->coalesce_source) {
