@@ -24,7 +24,7 @@
  * auparse), so this bounds fsmond's peak memory in a burst (8192 records
  * made 2 MiB of it). */
 #define BATCH_RECORDS 1024U
-/* Batches per dispatch, so that the bus, signals and the watchdog get turns. */
+/* Batches per dispatch, so that signals, the watchdog and the tick get turns. */
 #define BATCHES_PER_DISPATCH 16U
 #define TICK_USEC (1000U * 1000U)
 /* After the socket was drained, the next read waits this long: the kernel
@@ -401,8 +401,9 @@ static bool live_read(Capture *c) {
         int n;
 
         /* At most a few batches per dispatch: under a steady flood the loop
-         * must still get to the bus, signals and the watchdog (the socket
-         * stays readable, so sd-event comes back here right after). */
+         * must still get to signals, the watchdog and the tick, which have
+         * the same priority (the socket stays readable, so sd-event comes
+         * back here right after them). */
         do {
                 c->len = 0;
                 n = audit_netlink_read(c->netlink, &c->buf, &c->len, &c->size, BATCH_RECORDS, &overflow);
@@ -627,6 +628,11 @@ int capture_start(Capture *c) {
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(c->timer_source, SD_EVENT_ON);
+        /* As important as the socket: under a flood fsmond cannot keep up
+         * with, the socket is always pending, and sd-event would never get to
+         * a lower priority; the tick (once a second, cheap) must still age
+         * the decoder, count kernel losses and rotate segments. */
+        (void) sd_event_source_set_priority(c->timer_source, SD_EVENT_PRIORITY_IMPORTANT);
         log_info("Following the kernel's audit events live (after serial %" PRIu64 ").", c->live_threshold);
         live_read(c);
         return 0;
