@@ -50,6 +50,18 @@ const char *manager_upload_result_to_string(UploadResult r) {
         return upload_result_table[r];
 }
 
+int manager_set_last_upload(Manager *m, uint64_t usec, const char *result) {
+        char *copy = strdup(result);
+
+        if (!copy)
+                return -ENOMEM;
+        free(m->last_upload_result);
+        m->last_upload_result = copy;
+        m->last_upload = usec;
+        manager_mark_dirty(m, MANAGER_PROPERTY_LAST_UPLOAD | MANAGER_PROPERTY_LAST_UPLOAD_RESULT, false);
+        return 0;
+}
+
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
 

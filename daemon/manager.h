@@ -133,6 +133,9 @@ void manager_add_events_processed(Manager *m, uint64_t n);
 void manager_add_actions_recorded(Manager *m, uint64_t n);
 void manager_add_events_lost(Manager *m, uint64_t n);
 void manager_set_spool(Manager *m, uint64_t bytes, uint32_t segments);
+/* LastUpload and LastUploadResult as an earlier run left them (fsmond keeps
+ * them in its state directory across restarts). */
+int manager_set_last_upload(Manager *m, uint64_t usec, const char *result);
 
 /* SIGHUP and Reload(): runs the reload hook. Returns its result. */
 int manager_reload(Manager *m);

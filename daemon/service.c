@@ -260,6 +260,8 @@ int service_new(Manager *m, const ServiceOptions *o, Service **ret) {
         r = upload_manager_new(&s->upload, m, s->spool, spool_path, s->host_id);
         if (r >= 0)
                 r = upload_manager_set_config(s->upload, s->config);
+        if (r >= 0)
+                r = upload_manager_set_state_dir(s->upload, s->state_fd);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the uploader: %m");
         /* After a boot a spool is typically waiting: say how much, since when. */

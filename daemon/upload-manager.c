@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "upload-manager.h"
 #include "upload.h"
@@ -20,7 +22,11 @@ struct UploadManager {
         uint16_t port;
 
         UploadJob *job;
+        int state_dir_fd;               /* where "last-upload" is kept; -EBADF: nowhere */
 };
+
+#define LAST_UPLOAD_FILE "last-upload"
+#define LAST_UPLOAD_MAX 128U
 
 UploadResult upload_result_to_manager(int r) {
         switch (r) {
@@ -83,6 +89,21 @@ static void on_delivered(const char *name, uint64_t size, void *userdata) {
         manager_set_spool(u->manager, st.bytes, st.segments);
 }
 
+static void last_upload_save(UploadManager *u) {
+        char line[LAST_UPLOAD_MAX];
+        int n, r;
+
+        if (u->state_dir_fd < 0)
+                return;
+        n = snprintf(line, sizeof(line), "%" PRIu64 " %s\n", u->manager->last_upload,
+                     u->manager->last_upload_result);
+        if (n < 0 || (size_t) n >= sizeof(line))
+                return;
+        r = fileio_write_atomic_at(u->state_dir_fd, LAST_UPLOAD_FILE, line, (size_t) n, 0600, 0);
+        if (r < 0)
+                log_warning_errno(r, "Cannot keep the last upload's outcome in %s, ignoring: %m", LAST_UPLOAD_FILE);
+}
+
 static void on_finished(int r, const UploadReport *report, void *userdata) {
         UploadManager *u = userdata;
 
@@ -90,7 +111,47 @@ static void on_finished(int r, const UploadReport *report, void *userdata) {
         u->job = upload_job_free(u->job);
         manager_upload_finished(u->manager, upload_result_to_manager(r), report->segments_delivered,
                                 report->bytes_delivered, report->message);
+        last_upload_save(u);
         upload_manager_log_waiting(u, "after this upload");
+}
+
+static bool last_upload_result_is_valid(const char *s) {
+        if (strcmp(s, "failed") == 0)
+                return true;
+        for (int i = 0; i < _MANAGER_UPLOAD_RESULT_MAX; i++)
+                if (strcmp(s, manager_upload_result_to_string(i)) == 0)
+                        return true;
+        return false;
+}
+
+int upload_manager_set_state_dir(UploadManager *u, int state_dir_fd) {
+        _cleanup_free_ char *text = NULL;
+        char result[LAST_UPLOAD_MAX], *end;
+        unsigned long long usec;
+        size_t len;
+        int r;
+
+        safe_close(u->state_dir_fd);
+        u->state_dir_fd = fcntl(state_dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (u->state_dir_fd < 0)
+                return -errno;
+
+        r = fileio_read_small_at(u->state_dir_fd, LAST_UPLOAD_FILE, LAST_UPLOAD_MAX, &text, &len);
+        if (r == -ENOENT)
+                return 0;       /* never uploaded */
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read %s, ignoring: %m", LAST_UPLOAD_FILE);
+                return 0;
+        }
+        errno = 0;
+        usec = strtoull(text, &end, 10);
+        if (errno != 0 || end == text || *end != ' ' || sscanf(end + 1, "%127[a-z-]", result) != 1 ||
+            strlen(end + 1) != strlen(result) + 1 || end[1 + strlen(result)] != '\n' ||
+            !last_upload_result_is_valid(result)) {
+                log_warning("Ignoring %s: not \"USEC RESULT\".", LAST_UPLOAD_FILE);
+                return 0;
+        }
+        return manager_set_last_upload(u->manager, (uint64_t) usec, result);
 }
 
 static int upload_manager_start(Manager *m, const char *password, size_t password_len, void *userdata) {
@@ -162,6 +223,7 @@ int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char
                 return -ENOMEM;
         u->manager = m;
         u->spool = spool;
+        u->state_dir_fd = -EBADF;
         u->spool_dir_fd = -EBADF;
         u->spool_dir_fd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (u->spool_dir_fd < 0)
@@ -212,6 +274,7 @@ UploadManager *upload_manager_free(UploadManager *u) {
                 manager_upload_finished(u->manager, MANAGER_UPLOAD_FAILED, 0, 0, "upload cancelled: fsmond is stopping");
         }
         safe_close(u->spool_dir_fd);
+        safe_close(u->state_dir_fd);
         free(u->host_id);
         free(u->host);
         free(u->user);

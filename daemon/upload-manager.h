@@ -22,6 +22,12 @@ int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char
 /* Takes [upload] from c (copied); the next Upload() uses it. Call at start
  * and after each reload. */
 int upload_manager_set_config(UploadManager *u, const Config *c);
+/* Keeps the outcome of the last upload in state_dir_fd ("last-upload", one
+ * line "USEC RESULT", written atomically after each upload; the fd is
+ * duplicated) and restores LastUpload/LastUploadResult from it now, so that
+ * a restart does not claim "never". A damaged file is ignored with a
+ * warning. */
+int upload_manager_set_state_dir(UploadManager *u, int state_dir_fd);
 /* Logs how much waits for upload and since when (after the config is set:
  * it says whether a server is configured). fsmond calls it once at start;
  * it is logged again after each upload. */

@@ -86,7 +86,7 @@ int main(int argc, char *argv[]) {
         uint64_t serial = 0;
         size_t n = 0, len;
         bool right;
-        int r;
+        int state_fd, r;
 
         if (argc != 7 || (strcmp(argv[1], "right") != 0 && strcmp(argv[1], "wrong") != 0)) {
                 fprintf(stderr, "usage: %s right|wrong STATE_DIR PORT USER REMOTE_DIR KNOWN_HOSTS < password\n", argv[0]);
@@ -161,6 +161,9 @@ int main(int argc, char *argv[]) {
         cfg.upload_known_hosts = argv[6];
         if (upload_manager_set_config(um, &cfg) < 0)
                 return 2;
+        state_fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (state_fd < 0 || upload_manager_set_state_dir(um, state_fd) < 0)
+                return 2;
         upload_manager_log_startup(um);
 
         /* What bus-manager.c does for Upload(password) once polkit said yes. */
@@ -198,6 +201,47 @@ int main(int argc, char *argv[]) {
                 r = strcmp(m->last_upload_result,
                            manager_upload_result_to_string(MANAGER_UPLOAD_WRONG_PASSWORD)) == 0 &&
                     n > 0 && m->last_upload > 0 ? 0 : 1;
+
+        /* The outcome is kept for the next start: a new manager restores
+         * LastUpload and LastUploadResult from the state directory. */
+        {
+                Manager *m2 = NULL;
+                UploadManager *um2 = NULL;
+
+                if (manager_new(&m2, NULL) < 0 || upload_manager_new(&um2, m2, spool, spool_dir, "manager-test") < 0 ||
+                    upload_manager_set_state_dir(um2, state_fd) < 0)
+                        return 2;
+                printf("restored: last_upload=%" PRIu64 " result=%s\n", m2->last_upload, m2->last_upload_result);
+                if (m2->last_upload != m->last_upload || m->last_upload == 0 ||
+                    strcmp(m2->last_upload_result, m->last_upload_result) != 0) {
+                        log_error("LastUpload not restored: %" PRIu64 " %s, want %" PRIu64 " %s",
+                                  m2->last_upload, m2->last_upload_result, m->last_upload, m->last_upload_result);
+                        r = 1;
+                }
+                um2 = upload_manager_free(um2);
+                m2 = manager_free(m2);
+
+                /* A damaged file is ignored: "never", not garbage. */
+                {
+                        static const char junk[] = "12x wrong-password\n";
+                        int fd = openat(state_fd, "last-upload", O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+                        if (fd < 0 || write(fd, junk, sizeof(junk) - 1) != (ssize_t) sizeof(junk) - 1)
+                                return 2;
+                        close(fd);
+                }
+                if (manager_new(&m2, NULL) < 0 || upload_manager_new(&um2, m2, spool, spool_dir, "manager-test") < 0 ||
+                    upload_manager_set_state_dir(um2, state_fd) < 0)
+                        return 2;
+                if (m2->last_upload != 0 || strcmp(m2->last_upload_result, "") != 0) {
+                        log_error("a damaged last-upload file was taken: %" PRIu64 " %s",
+                                  m2->last_upload, m2->last_upload_result);
+                        r = 1;
+                }
+                um2 = upload_manager_free(um2);
+                m2 = manager_free(m2);
+        }
+        safe_close(state_fd);
 
         /* The spool goes on after an upload (fsmond keeps capturing): a new
          * segment can be created, written and closed. */
