@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -126,10 +127,10 @@ static bool last_upload_result_is_valid(const char *s) {
 
 int upload_manager_set_state_dir(UploadManager *u, int state_dir_fd) {
         _cleanup_free_ char *text = NULL;
-        char result[LAST_UPLOAD_MAX], *end;
+        char result[LAST_UPLOAD_MAX];
         unsigned long long usec;
         size_t len;
-        int r;
+        int n = -1, r;
 
         safe_close(u->state_dir_fd);
         u->state_dir_fd = fcntl(state_dir_fd, F_DUPFD_CLOEXEC, 3);
@@ -143,11 +144,10 @@ int upload_manager_set_state_dir(UploadManager *u, int state_dir_fd) {
                 log_warning_errno(r, "Cannot read %s, ignoring: %m", LAST_UPLOAD_FILE);
                 return 0;
         }
-        errno = 0;
-        usec = strtoull(text, &end, 10);
-        if (errno != 0 || end == text || *end != ' ' || sscanf(end + 1, "%127[a-z-]", result) != 1 ||
-            strlen(end + 1) != strlen(result) + 1 || end[1 + strlen(result)] != '\n' ||
-            !last_upload_result_is_valid(result)) {
+        /* Exactly "DIGITS RESULT\n" (%llu alone would take a sign or spaces). */
+        if (!isdigit((unsigned char) text[0]) ||
+            sscanf(text, "%llu %127[a-z-]%n", &usec, result, &n) != 2 ||
+            (size_t) n + 1 != len || text[n] != '\n' || !last_upload_result_is_valid(result)) {
                 log_warning("Ignoring %s: not \"USEC RESULT\".", LAST_UPLOAD_FILE);
                 return 0;
         }
