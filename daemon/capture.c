@@ -66,6 +66,7 @@ struct Capture {
         Checkpoint cp;
         uint64_t live_threshold;        /* live: events up to this serial were read from the logs */
 
+        bool torn_replay;               /* the read-back produces the spool's torn tail again */
         /* The newest event of this boot processed, for the checkpoint. */
         uint64_t max_serial, max_sec;
         unsigned max_msec;
@@ -490,6 +491,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
         _cleanup_(capture_freep) Capture *c = NULL;
         LedgerOptions lo;
+        uint64_t resume;
         int r;
 
         c = calloc(1, sizeof(*c));
@@ -546,6 +548,23 @@ int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
                         c->cp.serial = ss.last_serial;
                 }
         }
+        /* A crash tore the spool's last write; recovery cut it back to the
+         * start of an event. Reading back from that event on produces what
+         * was cut again, in both directions: the checkpoint may be ahead of
+         * what reached the disk. (A serial far off is from another boot.) */
+        if (spool_torn_tail(o->spool, &resume)) {
+                bool this_boot = c->have_cp && strcmp(c->cp.boot_id, c->boot_id) == 0;
+                uint64_t after = resume > 0 ? resume - 1 : 0;
+
+                if (c->have_cp && c->audit_log_dir && resume > 0 && (c->cp.serial > 0 || this_boot) &&
+                    (c->cp.serial == 0 || (after > c->cp.serial ? after - c->cp.serial : c->cp.serial - after) < 1000000)) {
+                        log_debug("Spool's torn tail cut from serial %" PRIu64 ", reading back from there "
+                                  "(checkpoint %" PRIu64 ").", resume, c->cp.serial);
+                        c->cp.serial = after;
+                        c->torn_replay = true;
+                } else
+                        (void) spool_torn_tail_settle(o->spool, false);
+        }
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -578,6 +597,9 @@ int capture_start(Capture *c) {
         r = audit_netlink_open(&c->netlink);
         if (r < 0)
                 return r;
+        /* Now the read-back happens. */
+        if (c->torn_replay)
+                (void) spool_torn_tail_settle(c->o.spool, true);
 
         /* A first start records from now on. Say so in the checkpoint at
          * once: a crash before the first batch is done must still resume

@@ -584,6 +584,7 @@ static void reader_line(Reader *r, const uint8_t *line, size_t len) {
         SegmentInfo *info = r->info;
         Field f[_F_MAX];
         uint64_t serial;
+        bool is_gap;
         int k;
 
         r->lineno++;
@@ -595,6 +596,7 @@ static void reader_line(Reader *r, const uint8_t *line, size_t len) {
                 info->has_header = true;
                 info->header_bytes = len + 1;
                 reader_hash_line(r, line, len);
+                info->last_event_bytes = info->valid_bytes;
                 r->state = READER_RECORDS;
                 return;
 
@@ -665,7 +667,8 @@ static void reader_line(Reader *r, const uint8_t *line, size_t len) {
                                 return reader_damage(r, "first record's serial differs from the header's");
                         info->first_serial = serial;
                 }
-                if (field_str_eq(&f[F_OP], "gap")) {
+                is_gap = field_str_eq(&f[F_OP], "gap");
+                if (is_gap) {
                         uint64_t lost;
 
                         info->gap_records++;
@@ -674,9 +677,17 @@ static void reader_line(Reader *r, const uint8_t *line, size_t len) {
                         else
                                 info->gap_lost_unknown = true;
                 }
+                if (is_gap || info->last_event_records == 0 || serial != info->last_serial) {
+                        info->last_event_records = 0;
+                        info->last_event_bytes = info->valid_bytes;
+                }
                 info->last_serial = serial;
                 info->records++;
                 reader_hash_line(r, line, len);
+                if (is_gap)
+                        info->last_event_bytes = info->valid_bytes;
+                else
+                        info->last_event_records++;
                 if (r->func) {
                         k = r->func((const char *) line, len, serial, r->userdata);
                         if (k < 0) {

@@ -103,6 +103,13 @@ typedef struct SegmentInfo {
         bool gap_lost_unknown;          /* some gap had "lost":null (or none) */
         uint64_t first_serial;          /* of the first and last valid record */
         uint64_t last_serial;
+        /* The records at the end of the valid prefix that belong to its last
+         * event (same serial, not a gap record), and where they begin: a
+         * crash may have torn off the rest of that event. 0 and valid_bytes
+         * when the last record is a gap record. Not with
+         * SEGMENT_READ_HASH_ONLY. */
+        uint64_t last_event_records;
+        uint64_t last_event_bytes;
         /* Uncompressed length of the valid prefix: header and valid records
          * (the footer not included). */
         uint64_t valid_bytes;

@@ -308,6 +308,8 @@ void service_start(Service *s) {
                                 r == -EPROTONOSUPPORT || r == -ECONNREFUSED ? "audit unavailable here, "
                                 "e.g. in a container" : "netlink");
                 service_degrade(s, "audit events unavailable");
+                /* Nothing reads the spool's torn tail back, if there was one. */
+                (void) spool_torn_tail_settle(s->spool, false);
         }
 
         if (!s->degraded)

@@ -87,6 +87,14 @@ struct Spool {
         uint64_t retry_usec;
         bool need_truncate;
 
+        /* The unfinished segment of an earlier run whose tail a crash tore,
+         * until the caller settles it: spool_torn_tail(). */
+        bool torn_pending;
+        int torn_fd;
+        char torn_name[48];
+        SegmentInfo torn_info;
+        uint64_t torn_resume;
+
         uint64_t last_serial;           /* last record accepted, for gap records */
         uint64_t last_serial_spooled;
         uint64_t records_written;
@@ -669,6 +677,8 @@ static int segment_close_current(Spool *s) {
 }
 
 int spool_rotate(Spool *s) {
+        if (s->torn_pending)
+                (void) spool_torn_tail_settle(s, false);
         return segment_close_current(s);
 }
 
@@ -744,6 +754,11 @@ static int spool_add_line(Spool *s, const char *line, size_t len, uint64_t seria
                           int64_t gap_lost) {
         uint64_t need;
         int r;
+
+        /* A caller that did not settle a torn tail does not produce it
+         * again; it must be closed before another segment begins. */
+        if (s->torn_pending)
+                (void) spool_torn_tail_settle(s, false);
 
         if (spool_blocked(s))
                 goto drop;
@@ -822,6 +837,9 @@ int spool_append_gap(Spool *s, int64_t lost, const char *reason) {
 
 int spool_maybe_rotate(Spool *s, uint64_t now) {
         int r = 0, k;
+
+        if (s->torn_pending)
+                (void) spool_torn_tail_settle(s, false);
 
         if (s->degraded != DEGRADED_NONE && (s->lost_pending > 0 || s->lost_unknown) && !spool_blocked(s) &&
             spool_make_room(s, GAP_LINE_MAX + 2 * SEGMENT_META_LINE_MAX)) {
@@ -1151,11 +1169,47 @@ static int save_tail(Spool *s, int fd, const char *name, uint64_t from) {
         return fileio_fsync_dir(qfd);
 }
 
+/* Takes fd (cut to info->valid_bytes) as the open segment, then closes it
+ * properly. */
+static int adopt_and_close(Spool *s, int fd, const char *name, const SegmentInfo *info) {
+        int r;
+
+        s->fd = fd;
+        (void) snprintf(s->open_name, sizeof(s->open_name), "%s", name);
+        s->header = info->header;
+        s->header_bytes = info->header_bytes;
+        s->committed = (WriteState) {
+                .hash = info->hash_state,
+                .records = info->records,
+                .gap_records = info->gap_records,
+                .gap_lost = info->gap_lost,
+                .last_serial = info->records > 0 ? info->last_serial : info->header.first_serial,
+                .bytes = info->valid_bytes,
+        };
+        s->pending = s->committed;
+        s->opened_usec = now_usec(CLOCK_MONOTONIC);
+        s->dirty = true;
+        s->last_serial = s->last_serial_spooled = s->committed.last_serial;
+        if (s->next_seq <= info->header.seq)
+                s->next_seq = info->header.seq + 1;
+
+        r = segment_close_current(s);
+        if (r < 0)
+                return log_error_errno(r, "Cannot close recovered spool segment %s: %m", name);
+        log_info("Recovered unfinished spool segment %s (%" PRIu64 " records).", name, info->records);
+        return 0;
+}
+
 static int recover_open(Spool *s, const Entry *e) {
         _cleanup_close_ int fd = -EBADF;
         SegmentInfo info;
         struct stat st;
         int r;
+
+        /* Segments are closed in order: one torn before this one is not
+         * produced again. */
+        if (s->torn_pending)
+                (void) spool_torn_tail_settle(s, false);
 
         /* Unless it turns out empty, its seq is used. */
         if (s->next_seq <= e->seq)
@@ -1190,45 +1244,93 @@ static int recover_open(Spool *s, const Entry *e) {
         }
 
         if (info.torn_records > 0) {
-                r = save_tail(s, fd, e->name, info.valid_bytes);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot save the torn tail of %s under %s/, cutting it anyway: %m",
-                                          e->name, QUARANTINE_DIR);
-                log_warning("Spool segment %s was cut short by a crash: %s; kept %" PRIu64 " records, "
-                            "%" PRIu64 " damaged or incomplete lines cut (saved under %s/) and counted in a gap record.",
-                            e->name, info.error, info.records, info.torn_records, QUARANTINE_DIR);
-                lost_add(s, info.torn_records, false, "torn tail of the spool cut after a crash", true);
+                /* Left as it is until the caller says whether it produces
+                 * the tail again (then the last event's intact records are
+                 * cut too), or a crash before that finds it the same way. */
+                log_warning("Spool segment %s was cut short by a crash: %s; %" PRIu64 " records intact, "
+                            "%" PRIu64 " damaged or incomplete lines after them.",
+                            e->name, info.error, info.records, info.torn_records);
+                s->torn_pending = true;
+                s->torn_fd = TAKE_FD(fd);
+                (void) snprintf(s->torn_name, sizeof(s->torn_name), "%s", e->name);
+                s->torn_info = info;
+                s->torn_resume = info.last_event_records > 0 ? info.last_serial :
+                                 info.records > 0 ? info.last_serial + 1 : info.header.first_serial;
+                s->last_serial = s->last_serial_spooled = info.records > 0 ? info.last_serial : info.header.first_serial;
+                return 0;
         }
-        /* Also drops a footer that made it to disk before the rename did:
-         * closing writes the same one again. */
+        /* Drops a footer that made it to disk before the rename did: closing
+         * writes the same one again. */
         if (ftruncate(fd, (off_t) info.valid_bytes) < 0)
                 return log_error_errno(errno, "Cannot truncate spool segment %s: %m", e->name);
+        return adopt_and_close(s, TAKE_FD(fd), e->name, &info);
+}
 
-        /* Adopt it as the open segment, then close it properly. */
-        s->fd = TAKE_FD(fd);
-        (void) snprintf(s->open_name, sizeof(s->open_name), "%s", e->name);
-        s->header = info.header;
-        s->header_bytes = info.header_bytes;
-        s->committed = (WriteState) {
-                .hash = info.hash_state,
-                .records = info.records,
-                .gap_records = info.gap_records,
-                .gap_lost = info.gap_lost,
-                .last_serial = info.records > 0 ? info.last_serial : info.header.first_serial,
-                .bytes = info.valid_bytes,
-        };
-        s->pending = s->committed;
-        s->opened_usec = now_usec(CLOCK_MONOTONIC);
-        s->dirty = true;
-        s->last_serial = s->last_serial_spooled = s->committed.last_serial;
-        if (s->next_seq <= e->seq)
-                s->next_seq = e->seq + 1;
+bool spool_torn_tail(Spool *s, uint64_t *ret_resume) {
+        if (!s->torn_pending)
+                return false;
+        if (ret_resume)
+                *ret_resume = s->torn_resume;
+        return true;
+}
 
-        r = segment_close_current(s);
+int spool_torn_tail_settle(Spool *s, bool replayed) {
+        _cleanup_close_ int fd = -EBADF;
+        SegmentInfo *info = &s->torn_info;
+        uint64_t torn = info->torn_records, cut_records = replayed ? info->last_event_records : 0;
+        uint64_t cut = replayed ? info->last_event_bytes : info->valid_bytes;
+        char name[sizeof(s->torn_name)];
+        int r;
+
+        if (!s->torn_pending)
+                return 0;
+        s->torn_pending = false;
+        fd = TAKE_FD(s->torn_fd);
+        memcpy(name, s->torn_name, sizeof(name));
+
+        r = save_tail(s, fd, name, cut);
         if (r < 0)
-                return log_error_errno(r, "Cannot close recovered spool segment %s: %m", e->name);
-        log_info("Recovered unfinished spool segment %s (%" PRIu64 " records).", e->name, info.records);
-        return 0;
+                log_warning_errno(r, "Cannot save the torn tail of %s under %s/, cutting it anyway: %m",
+                                  name, QUARANTINE_DIR);
+        if (ftruncate(fd, (off_t) cut) < 0) {
+                r = log_error_errno(errno, "Cannot truncate spool segment %s: %m", name);
+                goto fail;
+        }
+        if (cut != info->valid_bytes) {
+                /* The hash and counts of what is left. */
+                if (lseek(fd, 0, SEEK_SET) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                r = segment_read_fd(fd, SEGMENT_READ_OPEN, NULL, NULL, info);
+                if (r >= 0 && (info->torn_records != 0 || info->valid_bytes != cut))
+                        r = -EBADMSG;
+                if (r < 0) {
+                        log_error_errno(r, "Cannot read spool segment %s after cutting it: %m", name);
+                        goto fail;
+                }
+        }
+        if (replayed)
+                log_info("Cut %" PRIu64 " torn lines and %" PRIu64 " intact records of their event from spool "
+                         "segment %s (saved under %s/): produced again from serial %" PRIu64 " on.",
+                         torn, cut_records, name, QUARANTINE_DIR, s->torn_resume);
+        else {
+                log_warning("Cut %" PRIu64 " torn lines from spool segment %s (saved under %s/), counted in a gap record.",
+                            torn, name, QUARANTINE_DIR);
+                lost_add(s, torn, false, "torn tail of the spool cut after a crash", true);
+        }
+        r = adopt_and_close(s, TAKE_FD(fd), name, info);
+        if (r >= 0 && (s->lost_pending > 0 || s->lost_unknown) && !spool_blocked(s)) {
+                r = gap_emit(s);
+                if (r >= 0)
+                        r = spool_flush(s);
+        }
+        return r < 0 ? r : 0;
+
+fail:
+        spool_quarantine(s, name, "torn tail could not be cut");
+        lost_add(s, info->records - info->gap_records + torn, false, "unfinished spool segment quarantined", true);
+        return r;
 }
 
 static int spool_recover(Spool *s) {
@@ -1299,8 +1401,9 @@ static int spool_recover(Spool *s) {
         if (r < 0)
                 log_warning_errno(r, "Cannot write %s in the spool, ignoring for now: %m", CHAIN_FILE);
 
-        /* Report what recovery found in a gap record now. */
-        if (s->lost_pending > 0 || s->lost_unknown) {
+        /* Report what recovery found in a gap record now (with a torn tail
+         * pending, when that is settled: no segment can begin before). */
+        if (!s->torn_pending && (s->lost_pending > 0 || s->lost_unknown)) {
                 r = gap_emit(s);
                 if (r >= 0)
                         r = spool_flush(s);
@@ -1333,7 +1436,7 @@ int spool_open(const SpoolConfig *config, Spool **ret) {
         s = calloc(1, sizeof(Spool));
         if (!s)
                 return -ENOMEM;
-        s->dir_fd = s->fd = -EBADF;
+        s->dir_fd = s->fd = s->torn_fd = -EBADF;
         s->cfg = *config;
         s->cfg.path = NULL;
         s->cfg.host_id = s->cfg.key_epoch = s->cfg.version = NULL;
@@ -1374,6 +1477,8 @@ int spool_open(const SpoolConfig *config, Spool **ret) {
 void spool_free(Spool *s) {
         if (!s)
                 return;
+        /* An unsettled torn tail stays as it is: the next start finds it. */
+        safe_close(s->torn_fd);
         safe_close(s->fd);
         safe_close(s->dir_fd);
         free(s->segments);
@@ -1386,6 +1491,8 @@ int spool_close(Spool *s) {
 
         if (!s)
                 return 0;
+        if (s->torn_pending)
+                (void) spool_torn_tail_settle(s, false);
         if (s->lost_pending > 0 || s->lost_unknown) {
                 uint64_t lost = s->lost_pending;
 

@@ -118,13 +118,30 @@ typedef struct SpoolStats {
  * record was dropped and counted, it will be reported in a gap record. */
 #define SPOOL_DROPPED 1
 
-/* Opens the spool, recovers what an earlier run left: a torn tail of the open
- * segment is cut (saved under quarantine/) and counted in a gap record, the
- * segment closed; a closed segment whose header or footer is damaged is
+/* Opens the spool, recovers what an earlier run left: an unfinished segment
+ * is closed, unless a crash tore its tail: that waits for the caller
+ * (spool_torn_tail()); a closed segment whose header or footer is damaged is
  * quarantined and reported (damage inside: spool_verify_segment()). Logs
  * what it recovered. Errors: -EBUSY (another process has the spool), -EINVAL
  * (bad config), -EPERM/-ELOOP (unsafe directory), I/O errors. */
 int spool_open(const SpoolConfig *config, Spool **ret);
+
+/* After spool_open(): true when recovery found the segment an earlier run
+ * was writing torn by a crash. The tear may have taken part of the last
+ * event's records: *ret_resume is the serial of that event (or the one after
+ * the last record, when that is a gap record), from which on the caller
+ * would have to produce the events again for nothing to be lost. */
+bool spool_torn_tail(Spool *s, uint64_t *ret_resume);
+
+/* Settles the torn tail: replayed, the caller produces the events from that
+ * serial on again (fsmond reads them back from auditd's log); the torn lines
+ * and the intact records of that event are cut (saved under quarantine/),
+ * nothing is counted as lost. Otherwise the torn lines are cut and counted
+ * in a gap record, the intact records kept. Until then the segment is neither
+ * open nor closed (a crash finds it as it was); the first record appended,
+ * spool_rotate(), spool_maybe_rotate() or spool_close() settle it as not
+ * replayed. */
+int spool_torn_tail_settle(Spool *s, bool replayed);
 
 /* Accepts one record: a JSON object on one line, without the newline, whose
  * "serial" is serial (checked: -EINVAL otherwise, nothing written). Returns 0,

@@ -36,6 +36,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = segment_read_buffer(data, size, SEGMENT_READ_OPEN, count_record, &n, &info);
         if (r == 0 && info.valid_bytes > size && !info.compressed)
                 __builtin_trap();
+        if (r == 0 && !info.compressed && info.has_header) {
+                /* What the spool's recovery cuts back to: the prefix before
+                 * the last event's records, which reads as whole. */
+                SegmentInfo cut;
+                uint64_t keep = info.records - info.last_event_records;
+
+                if (info.last_event_bytes > info.valid_bytes || info.last_event_bytes < info.header_bytes ||
+                    info.last_event_records > info.records - info.gap_records)
+                        __builtin_trap();
+                n = 0;
+                if (segment_read_buffer(data, info.last_event_bytes, SEGMENT_READ_OPEN, count_record, &n, &cut) != 0 ||
+                    cut.records != keep || n != keep || cut.torn_records != 0 || cut.valid_bytes != info.last_event_bytes)
+                        __builtin_trap();
+        }
 
         (void) segment_record_check((const char *) data, size, NULL);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 of fsmond in the middle of a burst of at least 100k audit events,
-# then a restart: fsmond reads back from auditd's log what it missed. What
+# its spool's last write torn (cut in the middle of an event's records), then
+# a restart: fsmond reads back from auditd's log what it missed. What
 # was spooled must equal a control decoding of auditd's whole log with the
 # same key (fsmonctl decode --key), with no gap and no duplicate.
 #   test-live-restart.sh FSMOND FSMONCTL BURST SOURCE_ROOT
@@ -22,12 +23,40 @@ sleep 0.7
 kill -KILL "$live_fsmond_pid"; wait "$live_fsmond_pid" 2>/dev/null
 echo "killed fsmond (kill -9) during the burst"
 live_fsmond_pid=
+# A kill can tear the spool's last write, or not. Make it so, the worst way:
+# cut the open segment in the middle of the second record of the last event
+# that has several, as if the rest of that write never reached the disk.
+# What was cut must be produced again, not counted as lost.
+python3 - "$dir/state/spool" <<'PY' || { echo "FAIL: could not tear the spool's open segment"; exit 1; }
+import json, os, sys
+d = sys.argv[1]
+opens = sorted(f for f in os.listdir(d) if f.endswith(".open"))
+assert opens, "no open segment"
+path = os.path.join(d, opens[-1])
+data = open(path, "rb").read()
+lines, off = [], 0
+for raw in data.split(b"\n")[:-1]:
+    lines.append((off, len(raw), json.loads(raw)))
+    off += len(raw) + 1
+recs = [(o, n, r) for o, n, r in lines if "op" in r]
+assert len(recs) >= 2, f"{len(recs)} records in {path}"
+cut = None
+for i in range(len(recs) - 1, 0, -1):
+    if recs[i][2]["serial"] == recs[i - 1][2]["serial"] and recs[i][2]["op"] != "gap":
+        cut = recs[i][0] + recs[i][1] // 2
+        break
+if cut is None:
+    cut = recs[-1][0] + recs[-1][1] // 2
+os.truncate(path, cut)
+print(f"tore {opens[-1]} at byte {cut} of {len(data)}: {len(data) - cut} bytes cut "
+      f"(in a record of serial {next(r for o, n, r in reversed(recs) if o < cut)['serial']})")
+PY
 sleep 0.5
 live_start_fsmond "$dir" "$fsmond" || { echo "fsmond did not restart"; exit 1; }
 wait "$burst_pid" || { echo "burst failed"; exit 1; }
 sleep 3
 live_stop_fsmond
-grep -E "Read back|Following" "$dir/fsmond.log"
+grep -E "Read back|Following|torn|cut short" "$dir/fsmond.log"
 
 live_spooled "$dir" >"$dir/spooled.jsonl"
 cat "$dir"/log/audit.log.* "$dir/log/audit.log" 2>/dev/null >"$dir/all.log" ||

@@ -348,6 +348,14 @@ static void append_raw(const char *path, const char *data, size_t len) {
         close(fd);
 }
 
+static void truncate_by(const char *path, off_t n) {
+        struct stat st;
+
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_size > n);
+        assert_int_equal(truncate(path, st.st_size - n), 0);
+}
+
 static unsigned count_dir(const char *path, const char *prefix) {
         unsigned n = 0;
         struct dirent *de;
@@ -368,6 +376,7 @@ static void test_crash_recovery(void **state) {
         Spool *s = NULL;
         SpoolStats st;
         ReadBack rb;
+        uint64_t resume;
         char path[600], qdir[600];
 
         /* Crash after a flush: nothing lost, no gap. */
@@ -393,11 +402,21 @@ static void test_crash_recovery(void **state) {
         append_raw(path, "{\"op\":\"read\",\"serial\":201}\n\0\0\0\0\n{\"op\":\"re", 40);
 
         assert_int_equal(spool_open(&cfg, &s), 0);
+        /* To produce it all again, 201 would be needed too: its event may
+         * have had more records in the torn part. */
+        assert_true(spool_torn_tail(s, &resume));
+        assert_int_equal(resume, 201);
         spool_get_stats(s, &st);
-        assert_int_equal(st.records_lost, 2);           /* the junk line and the torn one */
+        assert_int_equal(st.records_lost, 0);           /* not settled yet */
+        assert_int_equal(st.last_serial, 201);
         assert_false(st.degraded);
+        /* Appending without settling: not produced again, the torn lines
+         * are lost, what was intact stays. */
         for (uint64_t i = 202; i <= 300; i++)
                 assert_int_equal(append(s, i), 0);
+        assert_false(spool_torn_tail(s, NULL));
+        spool_get_stats(s, &st);
+        assert_int_equal(st.records_lost, 2);           /* the junk line and the torn one */
         assert_int_equal(spool_close(s), 0);
 
         /* The torn tail is kept aside, for the curious. */
@@ -413,6 +432,118 @@ static void test_crash_recovery(void **state) {
         assert_false(rb.gap_unknown);
         assert_non_null(strstr(rb.last_gap_reason, "torn"));
         assert_true(rb.chained);
+        free(rb.serials);
+}
+
+/* A crash tore an event's records apart; the caller produces the events
+ * again from the serial the spool names: every record once, no gap. */
+static void test_torn_tail_replayed(void **state) {
+        Ctx *c = *state;
+        SpoolConfig cfg = config(c);
+        Spool *s = NULL;
+        SpoolStats st;
+        ReadBack rb;
+        uint64_t resume;
+        char path[600], qdir[600], line[256];
+        int n;
+
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        for (uint64_t i = 1; i <= 50; i++)
+                assert_int_equal(append(s, i), 0);
+        /* Event 51 has three records (an exit closing three descriptors);
+         * two reach the disk whole, the third is torn. */
+        for (int k = 0; k < 2; k++)
+                assert_int_equal(append(s, 51), 0);
+        assert_int_equal(spool_flush(s), 0);
+        spool_free(s);
+        n = rec(line, sizeof(line), 51);
+        snprintf(path, sizeof(path), "%s/seg-000000000001.open", c->spool);
+        append_raw(path, line, (size_t) n / 2);
+
+        /* A crash before it was settled: found again the same way. */
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        assert_true(spool_torn_tail(s, &resume));
+        assert_int_equal(resume, 51);
+        spool_free(s);
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        assert_true(spool_torn_tail(s, &resume));
+        assert_int_equal(resume, 51);
+        assert_int_equal(spool_torn_tail_settle(s, true), 0);
+        assert_false(spool_torn_tail(s, NULL));
+        spool_get_stats(s, &st);
+        assert_int_equal(st.last_serial, 50);
+        for (int k = 0; k < 3; k++)
+                assert_int_equal(append(s, 51), 0);
+        for (uint64_t i = 52; i <= 100; i++)
+                assert_int_equal(append(s, i), 0);
+        spool_get_stats(s, &st);
+        assert_int_equal(st.records_lost, 0);
+        assert_int_equal(spool_close(s), 0);
+
+        /* What was cut, the two intact records of 51 included, is kept aside. */
+        snprintf(qdir, sizeof(qdir), "%s/quarantine", c->spool);
+        assert_int_equal(count_dir(qdir, "seg-000000000001.open.tail."), 1);
+
+        rb = read_back(c->spool);
+        assert_int_equal(rb.gaps, 0);
+        assert_int_equal(rb.n, 102);
+        for (uint64_t i = 0; i < 102; i++)
+                assert_int_equal(rb.serials[i], i < 51 ? i + 1 : i < 53 ? 51 : i - 1);
+        assert_true(rb.content_ok);
+        assert_true(rb.chained);
+        free(rb.serials);
+}
+
+/* A gap record is not an event to produce again: the cut begins after it.
+ * A torn first record: the cut begins at the header's serial. */
+static void test_torn_tail_after_gap_and_first(void **state) {
+        Ctx *c = *state;
+        SpoolConfig cfg = config(c);
+        Spool *s = NULL;
+        SpoolStats st;
+        ReadBack rb;
+        uint64_t resume;
+        char path[600], line[256];
+        int n;
+
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        for (uint64_t i = 1; i <= 10; i++)
+                assert_int_equal(append(s, i), 0);
+        assert_int_equal(spool_append_gap(s, 5, "test"), 0);
+        assert_int_equal(spool_flush(s), 0);
+        spool_free(s);
+        n = rec(line, sizeof(line), 11);
+        snprintf(path, sizeof(path), "%s/seg-000000000001.open", c->spool);
+        append_raw(path, line, (size_t) n - 1);
+
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        assert_true(spool_torn_tail(s, &resume));
+        assert_int_equal(resume, 11);
+        assert_int_equal(spool_torn_tail_settle(s, true), 0);
+        /* The next run's first record is torn. */
+        assert_int_equal(append(s, 11), 0);
+        assert_int_equal(spool_flush(s), 0);
+        spool_free(s);
+        snprintf(path, sizeof(path), "%s/seg-000000000002.open", c->spool);
+        truncate_by(path, 5);
+
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        assert_true(spool_torn_tail(s, &resume));
+        assert_int_equal(resume, 11);
+        /* Not produced again: one record lost, in a gap record. */
+        assert_int_equal(spool_torn_tail_settle(s, false), 0);
+        spool_get_stats(s, &st);
+        assert_int_equal(st.records_lost, 1);
+        assert_int_equal(append(s, 12), 0);
+        assert_int_equal(spool_close(s), 0);
+
+        rb = read_back(c->spool);
+        assert_int_equal(rb.n, 11);
+        for (uint64_t i = 0; i < 11; i++)
+                assert_int_equal(rb.serials[i], i < 10 ? i + 1 : 12);
+        assert_int_equal(rb.gaps, 2);
+        assert_int_equal(rb.gap_lost, 5 + 1);
+        assert_non_null(strstr(rb.last_gap_reason, "torn"));
         free(rb.serials);
 }
 
@@ -840,6 +971,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_rotation_and_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_age_rotation, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_torn_tail_replayed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_torn_tail_after_gap_and_first, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_empty_and_header_only, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_closed_segment, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corpus_quarantine, setup, teardown),
