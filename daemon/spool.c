@@ -763,6 +763,12 @@ static int spool_add_line(Spool *s, const char *line, size_t len, uint64_t seria
         if (spool_blocked(s))
                 goto drop;
 
+        /* A full segment is closed before the next event's first record, not
+         * after a record: an event's records never span two segments, so a
+         * torn tail can be cut back to the start of its event. */
+        if (s->fd >= 0 && s->pending.bytes >= s->cfg.max_segment_bytes && (is_gap || serial != s->last_serial))
+                (void) segment_close_current(s);
+
         need = len + 1 + GAP_LINE_MAX + SEGMENT_META_LINE_MAX + (s->fd < 0 ? SEGMENT_META_LINE_MAX : 0);
         if (!spool_make_room(s, need))
                 goto drop;
@@ -798,8 +804,6 @@ static int spool_add_line(Spool *s, const char *line, size_t len, uint64_t seria
 
         if (s->buf_len >= BUFFER_MAX)
                 (void) spool_flush(s);
-        if (s->fd >= 0 && s->pending.bytes >= s->cfg.max_segment_bytes)
-                (void) segment_close_current(s);
         return 0;
 
 drop:

@@ -310,6 +310,54 @@ static void test_rotation_and_chain(void **state) {
         free(list);
 }
 
+static int serial_range_cb(const char *line, size_t len, uint64_t serial, void *userdata) {
+        uint64_t *range = userdata;
+
+        if (range[0] == 0)
+                range[0] = serial;
+        range[1] = serial;
+        return 0;
+}
+
+/* A full segment is closed between events: an event's records (an exit
+ * closing several descriptors) never span two segments. */
+static void test_event_in_one_segment(void **state) {
+        Ctx *c = *state;
+        SpoolConfig cfg = config(c);
+        Spool *s = NULL;
+        SpoolSegment *list;
+        uint64_t prev_last = 0, records = 0;
+        size_t n;
+
+        cfg.max_segment_bytes = 4096;
+        cfg.compress_level = 0;
+        assert_int_equal(spool_open(&cfg, &s), 0);
+        for (uint64_t i = 1; i <= 600; i++)
+                for (uint64_t k = 0; k < 1 + i % 4; k++)
+                        assert_int_equal(append(s, i), 0);
+        assert_int_equal(spool_rotate(s), 0);
+        assert_int_equal(spool_list(s, &list, &n), 0);
+        assert_true(n > 20);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t range[2] = {};
+                SegmentInfo info;
+                int fd;
+
+                assert_int_equal(spool_open_segment(s, list[i].name, &fd), 0);
+                assert_int_equal(segment_read_fd(fd, 0, serial_range_cb, range, &info), 0);
+                close(fd);
+                assert_true(range[0] > prev_last);
+                /* Closed at the first record after the limit, not before. */
+                assert_true(i + 1 == n || info.valid_bytes >= cfg.max_segment_bytes);
+                prev_last = range[1];
+                records += info.records;
+        }
+        assert_int_equal(prev_last, 600);
+        assert_int_equal(records, 600 / 4 * (1 + 2 + 3 + 4));
+        free(list);
+        assert_int_equal(spool_close(s), 0);
+}
+
 static void test_age_rotation(void **state) {
         Ctx *c = *state;
         SpoolConfig cfg = config(c);
@@ -969,6 +1017,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rotation_and_chain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_event_in_one_segment, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_age_rotation, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_torn_tail_replayed, setup, teardown),
