@@ -597,9 +597,16 @@ int capture_start(Capture *c) {
         r = audit_netlink_open(&c->netlink);
         if (r < 0)
                 return r;
-        /* Now the read-back happens. */
-        if (c->torn_replay)
+        /* Now the read-back happens. The checkpoint goes back first: a
+         * crash after the cut must read back from there, too. */
+        if (c->torn_replay) {
+                r = checkpoint_file_write(c->checkpoint, &c->cp);
+                if (r >= 0)
+                        r = checkpoint_file_sync(c->checkpoint);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to write the checkpoint, ignoring: %m");
                 (void) spool_torn_tail_settle(c->o.spool, true);
+        }
 
         /* A first start records from now on. Say so in the checkpoint at
          * once: a crash before the first batch is done must still resume
