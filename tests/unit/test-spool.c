@@ -483,6 +483,32 @@ static void test_crash_recovery(void **state) {
         free(rb.serials);
 }
 
+/* A crash (s freed, not closed) in the middle of writing the record of
+ * serial to the open segment seq: its first len bytes reached the disk. */
+static void crash_tearing(Spool *s, const Ctx *c, unsigned seq, uint64_t serial, size_t len) {
+        char path[600], line[256];
+        int n;
+
+        assert_int_equal(spool_flush(s), 0);
+        spool_free(s);
+        n = rec(line, sizeof(line), serial);
+        assert_true(len < (size_t) n);
+        snprintf(path, sizeof(path), "%s/seg-%012u.open", c->spool, seq);
+        append_raw(path, line, len);
+}
+
+/* Opens the spool after a crash tore its tail: the caller is to produce
+ * the events again from serial resume on. */
+static Spool *open_torn(const SpoolConfig *cfg, uint64_t resume) {
+        Spool *s = NULL;
+        uint64_t found = 0;
+
+        assert_int_equal(spool_open(cfg, &s), 0);
+        assert_true(spool_torn_tail(s, &found));
+        assert_int_equal(found, resume);
+        return s;
+}
+
 /* A crash tore an event's records apart; the caller produces the events
  * again from the serial the spool names: every record once, no gap. */
 static void test_torn_tail_replayed(void **state) {
@@ -491,9 +517,7 @@ static void test_torn_tail_replayed(void **state) {
         Spool *s = NULL;
         SpoolStats st;
         ReadBack rb;
-        uint64_t resume;
-        char path[600], qdir[600], line[256];
-        int n;
+        char qdir[600];
 
         assert_int_equal(spool_open(&cfg, &s), 0);
         for (uint64_t i = 1; i <= 50; i++)
@@ -502,20 +526,11 @@ static void test_torn_tail_replayed(void **state) {
          * two reach the disk whole, the third is torn. */
         for (int k = 0; k < 2; k++)
                 assert_int_equal(append(s, 51), 0);
-        assert_int_equal(spool_flush(s), 0);
-        spool_free(s);
-        n = rec(line, sizeof(line), 51);
-        snprintf(path, sizeof(path), "%s/seg-000000000001.open", c->spool);
-        append_raw(path, line, (size_t) n / 2);
+        crash_tearing(s, c, 1, 51, 40);
 
         /* A crash before it was settled: found again the same way. */
-        assert_int_equal(spool_open(&cfg, &s), 0);
-        assert_true(spool_torn_tail(s, &resume));
-        assert_int_equal(resume, 51);
-        spool_free(s);
-        assert_int_equal(spool_open(&cfg, &s), 0);
-        assert_true(spool_torn_tail(s, &resume));
-        assert_int_equal(resume, 51);
+        spool_free(open_torn(&cfg, 51));
+        s = open_torn(&cfg, 51);
         assert_int_equal(spool_torn_tail_settle(s, true), 0);
         assert_false(spool_torn_tail(s, NULL));
         spool_get_stats(s, &st);
@@ -550,34 +565,24 @@ static void test_torn_tail_after_gap_and_first(void **state) {
         Spool *s = NULL;
         SpoolStats st;
         ReadBack rb;
-        uint64_t resume;
-        char path[600], line[256];
-        int n;
+        char path[600];
 
         assert_int_equal(spool_open(&cfg, &s), 0);
         for (uint64_t i = 1; i <= 10; i++)
                 assert_int_equal(append(s, i), 0);
         assert_int_equal(spool_append_gap(s, 5, "test"), 0);
-        assert_int_equal(spool_flush(s), 0);
-        spool_free(s);
-        n = rec(line, sizeof(line), 11);
-        snprintf(path, sizeof(path), "%s/seg-000000000001.open", c->spool);
-        append_raw(path, line, (size_t) n - 1);
+        crash_tearing(s, c, 1, 11, 100);
 
-        assert_int_equal(spool_open(&cfg, &s), 0);
-        assert_true(spool_torn_tail(s, &resume));
-        assert_int_equal(resume, 11);
+        s = open_torn(&cfg, 11);
         assert_int_equal(spool_torn_tail_settle(s, true), 0);
-        /* The next run's first record is torn. */
+        /* The next run's first record is torn (the header is whole). */
         assert_int_equal(append(s, 11), 0);
         assert_int_equal(spool_flush(s), 0);
         spool_free(s);
         snprintf(path, sizeof(path), "%s/seg-000000000002.open", c->spool);
         truncate_by(path, 5);
 
-        assert_int_equal(spool_open(&cfg, &s), 0);
-        assert_true(spool_torn_tail(s, &resume));
-        assert_int_equal(resume, 11);
+        s = open_torn(&cfg, 11);
         /* Not produced again: one record lost, in a gap record. */
         assert_int_equal(spool_torn_tail_settle(s, false), 0);
         spool_get_stats(s, &st);
