@@ -19,7 +19,12 @@ live_start_fsmond "$dir" "$fsmond" || { echo "fsmond did not start"; exit 1; }
 # ~1000 events per iteration: 150 iterations are well over 100k events.
 ( echo "$auid" >/proc/self/loginuid && exec "$burst" "$work" 150 ) &
 burst_pid=$!
-sleep 0.7
+# Kill once a megabyte of the burst is spooled (0.7 s here; ASan is slower).
+for ((i = 0; i < 300; i++)); do
+        size=$(stat -c %s "$dir"/state/spool/*.open 2>/dev/null | sort -n | tail -n 1)
+        [ "${size:-0}" -ge 1000000 ] && break
+        sleep 0.05
+done
 kill -KILL "$live_fsmond_pid"; wait "$live_fsmond_pid" 2>/dev/null
 echo "killed fsmond (kill -9) during the burst"
 live_fsmond_pid=
