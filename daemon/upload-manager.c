@@ -65,8 +65,8 @@ static void upload_manager_log_waiting(UploadManager *u, const char *when) {
         t = (time_t) (st.oldest_usec / 1000000U);
         if (st.oldest_usec > 0 && gmtime_r(&t, &tm))
                 (void) strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", &tm);
-        log_info("%" PRIu32 " segments wait for upload %s, the oldest since %s (spool: %" PRIu64 " bytes on disk)%s",
-                 st.closed_segments, when, since, st.bytes,
+        log_info("%" PRIu32 " segment%s for upload %s, the oldest since %s (spool: %" PRIu64 " bytes on disk)%s",
+                 st.closed_segments, st.closed_segments == 1 ? " waits" : "s wait", when, since, st.bytes,
                  u->host ? "; `fsmonctl upload` sends them." : "; no [upload] server is configured.");
 }
 
