@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "macro.h"
+#include "shared/log.h"
+#include "shared/macro.h"
 
 #define CHUNK_SIZE (64U * 1024U)
 

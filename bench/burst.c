@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "macro.h"
+#include "shared/log.h"
+#include "shared/macro.h"
 
 #define FILES 64
 #define WRITE_SIZE 512

@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "macro.h"
+#include "shared/log.h"
+#include "shared/macro.h"
 
 /* The child's life: open its files, touch them, tell the parent, then block
  * on the release pipe until the parent closes it. */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger.h"
-#include "log.h"
-#include "segment.h"
+#include "core/ledger.h"
+#include "shared/log.h"
+#include "store/segment.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,10 +11,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "report-render.h"
-#include "report-segment.h"
-#include "report.h"
-#include "segment.h"
+#include "report/report-render.h"
+#include "report/report-segment.h"
+#include "report/report.h"
+#include "store/segment.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

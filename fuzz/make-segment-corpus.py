@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Writes the seed corpus of the segment reader (fuzz/corpus/segment/), with
-# an implementation of the format that is independent of daemon/segment.c:
+# an implementation of the format that is independent of daemon/store/segment.c:
 # good-* must be read as valid, bad-* as damaged (tests/unit/test-segment.c
 # checks both). Rerun after a format change:
 #   python3 fuzz/make-segment-corpus.py fuzz/corpus/segment

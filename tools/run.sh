@@ -25,7 +25,7 @@ if ! pgrep -x auditd >/dev/null; then
         auditd
 fi
 echo "== fsmonctl rules --load: /etc/audit/rules.d/70-fsmon.rules, augenrules --load" >&2
-build/daemon/fsmonctl rules --load >&2 || echo "(rules not loaded; fsmond will say why)" >&2
+build/daemon/fsmonctl/fsmonctl rules --load >&2 || echo "(rules not loaded; fsmond will say why)" >&2
 
 if [ "${FSMON_DEMO:-1}" = 1 ]; then
         (
@@ -39,4 +39,4 @@ if [ "${FSMON_DEMO:-1}" = 1 ]; then
         ) &
 fi
 echo "== fsmond --echo (foreground; ^C stops)" >&2
-exec build/daemon/fsmond --echo
+exec build/daemon/fsmond/fsmond --echo

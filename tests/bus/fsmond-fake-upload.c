@@ -15,8 +15,8 @@
 
 #include <sodium.h>
 
-#include "log.h"
-#include "manager.h"
+#include "shared/log.h"
+#include "bus/manager.h"
 
 #define STEP_USEC 100000ULL
 #define TOTAL_BYTES (1024ULL * 1024)

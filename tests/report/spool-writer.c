@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Writes a real spool with the spool module (daemon/spool.c), as fsmond
+/* Writes a real spool with the spool module (daemon/store/spool.c), as fsmond
  * does, and prints what it wrote: the per-op counts and bytes, as JSON.
  *
  *   spool-writer DIR RECORDS SEGMENT_BYTES COMPRESS_LEVEL
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool.h"
+#include "store/spool.h"
 
 static const char *const ops[] = { "open", "read", "write", "pread", "close", "gap" };
 

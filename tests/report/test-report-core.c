@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "report-render.h"
-#include "report-scan.h"
-#include "report.h"
+#include "report/report-render.h"
+#include "report/report-scan.h"
+#include "report/report.h"
 
 static int scan(const char *line, ReportScanBuffer *b, ReportRecord *r) {
         return report_scan_line(line, strlen(line), b, r);

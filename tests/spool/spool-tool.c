@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "spool.h"
+#include "shared/log.h"
+#include "store/spool.h"
 
 #define HOST "killtest"
 #define EPOCH "0123456789abcdef"

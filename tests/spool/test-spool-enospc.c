@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "spool.h"
+#include "shared/log.h"
+#include "store/spool.h"
 
 #define N_MAX 200000
 

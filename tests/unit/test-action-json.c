@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "action-json.h"
+#include "core/action-json.h"
 
 static char *encode(const Action *a) {
         CharBuffer b = {};

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "audit-decode.h"
-#include "macro.h"
-#include "path-util.h"
+#include "core/audit-decode.h"
+#include "shared/macro.h"
+#include "shared/path-util.h"
 
 typedef struct Seen {
         uint64_t serial;

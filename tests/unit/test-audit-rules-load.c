@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/audit-rules-load.h"
+#include "audit/audit-rules-load.h"
 
 static char tmpdir[] = "/tmp/fsmon-test-rules-load.XXXXXX";
 

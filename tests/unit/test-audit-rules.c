@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests of daemon/audit-rules.c. The expectations come from the design
+/* Unit tests of daemon/core/audit-rules.c. The expectations come from the design
  * (which syscalls each action needs, never rules first, one grouped rule per
  * arch, cheap fields first) and from libaudit's own syscall tables (what
  * auditctl accepts), not from the renderer's output. The one exception is the
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "audit-rules.h"
+#include "core/audit-rules.h"
 
 static const char *shipped_rules_path;
 

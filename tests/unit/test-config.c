@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests of daemon/config.c: good configs give the values written in
+/* Unit tests of daemon/core/config.c: good configs give the values written in
  * them, bad ones are refused with the file, the line and the problem. */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/config.h"
+#include "core/config.h"
 
 static char tmpdir[] = "/tmp/fsmon-test-config.XXXXXX";
 static const char *shipped_config_path;

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fileio.h"
-#include "key.h"
+#include "shared/fileio.h"
+#include "store/key.h"
 
 static int setup_dir(void **state) {
         char *d = strdup("/tmp/fsmon-test-key.XXXXXX");

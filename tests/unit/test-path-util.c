@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "path-util.h"
+#include "shared/path-util.h"
 
 static void test_decode_quoted(void **state) {
         char buf[64];

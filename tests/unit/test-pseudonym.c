@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "pseudonym.h"
+#include "core/pseudonym.h"
 
 static const uint8_t key1[32] = { 1, 2, 3 };
 static const uint8_t key2[32] = { 3, 2, 1 };

@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "macro.h"
-#include "segment.h"
+#include "shared/macro.h"
+#include "store/segment.h"
 
 static const char *corpus_dir = NULL;
 

@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "log.h"
-#include "spool.h"
+#include "shared/log.h"
+#include "store/spool.h"
 
 static const char *corpus_dir = NULL;
 

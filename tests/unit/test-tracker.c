@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "syscall-table.h"
-#include "tracker.h"
+#include "core/syscall-table.h"
+#include "core/tracker.h"
 
 /* x86_64 numbers */
 enum { NR_read = 0, NR_write = 1, NR_open = 2, NR_close = 3, NR_lseek = 8, NR_pread = 17,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* fsmond's upload glue (daemon/upload-manager.c) with the real manager and a
+/* fsmond's upload glue (daemon/service/upload-manager.c) with the real manager and a
  * real spool, against test-upload.sh's sshd (not installed):
  *
  *   test-upload-manager right|wrong STATE_DIR PORT USER REMOTE_DIR KNOWN_HOSTS < password
@@ -23,10 +23,10 @@
 
 #include <sodium.h>
 
-#include "log.h"
-#include "manager.h"
-#include "spool.h"
-#include "upload-manager.h"
+#include "shared/log.h"
+#include "bus/manager.h"
+#include "store/spool.h"
+#include "service/upload-manager.h"
 
 static int copy_file(const char *from, const char *to) {
         char buf[65536];

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration test of the uploader (daemon/upload.[ch]) against a real sshd on
+# Integration test of the uploader (daemon/upload/upload.[ch]) against a real sshd on
 # 127.0.0.1 with its own config, host key, port and a test user with a
 # password (created here, removed at the end). Root only; exit 77 otherwise.
 #

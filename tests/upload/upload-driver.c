@@ -26,8 +26,8 @@
 
 #include <sodium.h>
 
-#include "macro.h"
-#include "upload.h"
+#include "shared/macro.h"
+#include "upload/upload.h"
 
 typedef struct Driver {
         int dir_fd;

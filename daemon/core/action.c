@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "core/action.h"
+#include "shared/macro.h"
+
+static const char *const op_names[_ACTION_OP_MAX] = {
+        [ACTION_OPEN]    = "open",
+        [ACTION_OPENDIR] = "opendir",
+        [ACTION_READ]    = "read",
+        [ACTION_WRITE]   = "write",
+        [ACTION_PREAD]   = "pread",
+        [ACTION_PWRITE]  = "pwrite",
+        [ACTION_READV]   = "readv",
+        [ACTION_WRITEV]  = "writev",
+        [ACTION_PREADV]  = "preadv",
+        [ACTION_PWRITEV] = "pwritev",
+        [ACTION_LSEEK]   = "lseek",
+        [ACTION_CLOSE]   = "close",
+        [ACTION_DUP]     = "dup",
+        [ACTION_FORK]    = "fork",
+        [ACTION_EXEC]    = "exec",
+        [ACTION_EXIT]    = "exit",
+        [ACTION_GAP]     = "gap",
+};
+
+const char *action_op_to_string(ActionOp op) {
+        if ((unsigned) op >= ELEMENTSOF(op_names))
+                return NULL;
+        return op_names[op];
+}

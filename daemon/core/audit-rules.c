@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit-rules.h"
+
+/* auditctl reads rule files in lines of at most this many bytes. */
+#define AUDITCTL_LINE_MAX 6144U
+#define RULE_PATH_MAX 1024U
+
+/* What the rules need for each recorded action. Names are auditctl's (those of
+ * ausyscall) on x86_64: b64 pread64 is "pread", b32 keeps "pread64". */
+#define NEED_ALWAYS UINT64_MAX
+#define OP(x) (UINT64_C(1) << (x))
+#define OFFSET_OPS (OP(ACTION_READ) | OP(ACTION_WRITE) | OP(ACTION_READV) | OP(ACTION_WRITEV) | OP(ACTION_LSEEK))
+#define APPEND_OPS (OP(ACTION_WRITE) | OP(ACTION_WRITEV) | OP(ACTION_PWRITE) | OP(ACTION_PWRITEV))
+
+static const struct {
+        const char *b64, *b32;
+        uint64_t needed_by;
+} syscall_table[] = {
+        /* The tracker follows descriptors through these whatever is recorded:
+         * without them a path or an offset would be wrong, not just missing. */
+        { "open",        "open",        NEED_ALWAYS },
+        { "openat",      "openat",      NEED_ALWAYS },
+        { "openat2",     "openat2",     NEED_ALWAYS },
+        { "creat",       "creat",       NEED_ALWAYS },
+        { "close",       "close",       NEED_ALWAYS },
+        { "close_range", "close_range", NEED_ALWAYS },
+        { "dup",         "dup",         NEED_ALWAYS },
+        { "dup2",        "dup2",        NEED_ALWAYS },
+        { "dup3",        "dup3",        NEED_ALWAYS },
+        { "fcntl",       "fcntl",       NEED_ALWAYS },  /* F_DUPFD*, F_SETFL O_APPEND */
+        { NULL,          "fcntl64",     NEED_ALWAYS },
+        { "fork",        "fork",        NEED_ALWAYS },
+        { "vfork",       "vfork",       NEED_ALWAYS },
+        { "clone",       "clone",       NEED_ALWAYS },
+        { "clone3",      "clone3",      NEED_ALWAYS },
+        { "execve",      "execve",      NEED_ALWAYS },  /* closes O_CLOEXEC descriptors */
+        { "execveat",    "execveat",    NEED_ALWAYS },
+        { "exit_group",  "exit_group",  NEED_ALWAYS },
+        /* Transfers. */
+        { "read",        "read",        OP(ACTION_READ) },
+        { "write",       "write",       OP(ACTION_WRITE) },
+        { "pread",       "pread64",     OP(ACTION_PREAD) },
+        { "pwrite",      "pwrite64",    OP(ACTION_PWRITE) },
+        { "readv",       "readv",       OP(ACTION_READV) },
+        { "writev",      "writev",      OP(ACTION_WRITEV) },
+        { "preadv",      "preadv",      OP(ACTION_PREADV) },
+        { "preadv2",     "preadv2",     OP(ACTION_PREADV) },
+        { "pwritev",     "pwritev",     OP(ACTION_PWRITEV) },
+        { "pwritev2",    "pwritev2",    OP(ACTION_PWRITEV) },
+        /* Offsets: a read or write starts where the last lseek left it. */
+        { "lseek",       "lseek",       OFFSET_OPS },
+        { NULL,          "_llseek",     OFFSET_OPS },
+        /* File size, where an O_APPEND write lands. */
+        { "ftruncate",   "ftruncate",   APPEND_OPS },
+        { NULL,          "ftruncate64", APPEND_OPS },
+        /* Directory listings after an opendir. */
+        { "getdents",    "getdents",    OP(ACTION_OPENDIR) },
+        { "getdents64",  "getdents64",  OP(ACTION_OPENDIR) },
+};
+
+static const char *const arches[] = { "b64", "b32" };
+
+AuditRules *audit_rules_free(AuditRules *r) {
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < r->n_rules; i++) {
+                free(r->rules[i].syscalls);
+                for (size_t j = 0; j < r->rules[i].n_fields; j++)
+                        free(r->rules[i].fields[j]);
+        }
+        free(r->rules);
+        free(r);
+        return NULL;
+}
+
+static int rule_set_syscalls(AuditRule *rule, unsigned arch, uint64_t actions) {
+        rule->syscalls = calloc(ELEMENTSOF(syscall_table), sizeof(char *));
+        if (!rule->syscalls)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(syscall_table); i++) {
+                const char *name = arch == 0 ? syscall_table[i].b64 : syscall_table[i].b32;
+                if (name && (syscall_table[i].needed_by & actions))
+                        rule->syscalls[rule->n_syscalls++] = name;
+        }
+        return 0;
+}
+
+_printf_(2, 3)
+static int rule_add_field(AuditRule *rule, const char *fmt, ...) {
+        va_list ap;
+        char *f;
+        int r;
+
+        if (rule->n_fields >= AUDIT_RULE_FIELDS_MAX)
+                return -E2BIG;
+        va_start(ap, fmt);
+        r = vasprintf(&f, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        rule->fields[rule->n_fields++] = f;
+        return 0;
+}
+
+_printf_(2, 3)
+static int fail(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                va_start(ap, fmt);
+                if (vasprintf(ret_error, fmt, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+static int rules_validate(const Config *c, char **ret_error) {
+        uint64_t known = 0;
+
+        for (ActionOp op = 0; op < _ACTION_OP_MAX; op++)
+                if (op != ACTION_GAP)
+                        known |= OP(op);
+        if (c->actions == 0 || (c->actions & ~known))
+                return fail(ret_error, "monitor.actions: no action, or an unknown one");
+
+        if (c->n_uid_ranges < 1 || c->n_uid_ranges > CONFIG_UID_RANGES_MAX)
+                return fail(ret_error, "monitor.users: between 1 and %d login uid ranges are needed",
+                            CONFIG_UID_RANGES_MAX);
+        for (size_t i = 0; i < c->n_uid_ranges; i++)
+                if (c->uid_ranges[i].first > c->uid_ranges[i].last ||
+                    c->uid_ranges[i].last > CONFIG_AUID_MAX)
+                        return fail(ret_error, "monitor.users: invalid login uid range %" PRIu32 "-%" PRIu32,
+                                    c->uid_ranges[i].first, c->uid_ranges[i].last);
+
+        /* These end up verbatim in a rule line: a space, a newline or a
+         * leading '-' could start another option or another rule. */
+        if (!config_path_is_valid(c->fsmond, RULE_PATH_MAX, true))
+                return fail(ret_error, "paths.fsmond: not an absolute, normalised path without whitespace of at most %u bytes",
+                            RULE_PATH_MAX);
+        if (!config_path_is_valid(c->auditd, RULE_PATH_MAX, true))
+                return fail(ret_error, "paths.auditd: not an absolute, normalised path without whitespace of at most %u bytes",
+                            RULE_PATH_MAX);
+
+        if (c->backlog_limit < 1 || c->backlog_limit > CONFIG_BACKLOG_LIMIT_MAX)
+                return fail(ret_error, "kernel.backlog_limit: out of range 1-%u", CONFIG_BACKLOG_LIMIT_MAX);
+        if (c->backlog_wait_time > CONFIG_BACKLOG_WAIT_TIME_MAX)
+                return fail(ret_error, "kernel.backlog_wait_time: out of range 0-%u", CONFIG_BACKLOG_WAIT_TIME_MAX);
+        return 0;
+}
+
+/* The login uid fields of a range, cheapest and most selective first:
+ * "auid!=unset" first for an open range, since most syscalls on a machine
+ * come from daemons, whose login uid is unset (and would pass "auid>=1000"). */
+static int rule_add_auid_range(AuditRule *rule, uint32_t first, uint32_t last) {
+        int k;
+
+        if (last == CONFIG_AUID_MAX) {
+                k = rule_add_field(rule, "auid!=unset");
+                if (k >= 0 && first > 0)
+                        k = rule_add_field(rule, "auid>=%" PRIu32, first);
+                return k;
+        }
+        if (first == last)
+                return rule_add_field(rule, "auid=%" PRIu32, first);
+        k = rule_add_field(rule, "auid>=%" PRIu32, first);
+        if (k >= 0)
+                k = rule_add_field(rule, "auid<=%" PRIu32, last);
+        return k;
+}
+
+static AuditRule *rules_add(AuditRules *r) {
+        AuditRule *n = realloc(r->rules, (r->n_rules + 1) * sizeof(AuditRule));
+        if (!n)
+                return NULL;
+        r->rules = n;
+        n[r->n_rules] = (AuditRule) {};
+        return &n[r->n_rules++];
+}
+
+int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
+        _cleanup_(audit_rules_freep) AuditRules *r = NULL;
+        const char *const never_exe[] = { c->fsmond, c->auditd };
+        uint32_t lo = UINT32_MAX, hi = 0;
+        AuditRule *rule;
+        int k;
+
+        if (ret_error)
+                *ret_error = NULL;
+        k = rules_validate(c, ret_error);
+        if (k < 0)
+                return k;
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->backlog_limit = c->backlog_limit;
+        r->backlog_wait_time = c->backlog_wait_time;
+
+        /* The first matching rule decides, so the exclusions come first. Both
+         * programs are native (b64); a daemon started by systemd has no login
+         * uid at all, so these only matter when one is started from a login
+         * session. The exe= test is costly (it takes the task's exe file on
+         * every syscall), so the login uids come first: only a process the
+         * rules below would record gets that far. (The span of all ranges:
+         * a process between two ranges is tested in vain, never wrongly.) */
+        for (size_t i = 0; i < c->n_uid_ranges; i++) {
+                lo = MIN(lo, c->uid_ranges[i].first);
+                hi = MAX(hi, c->uid_ranges[i].last);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(never_exe); i++) {
+                rule = rules_add(r);
+                if (!rule)
+                        return -ENOMEM;
+                rule->never = true;
+                rule->arch = arches[0];
+                if (rule_set_syscalls(rule, 0, c->actions) < 0 ||
+                    rule_add_auid_range(rule, lo, hi) < 0 ||
+                    rule_add_field(rule, "exe=%s", never_exe[i]) < 0)
+                        return -ENOMEM;
+        }
+
+        /* One rule per arch and login uid range, all syscalls grouped: the
+         * kernel tests the syscall bitmap first, then the fields in order, and
+         * stops at the first that does not match. */
+        for (unsigned a = 0; a < ELEMENTSOF(arches); a++)
+                for (size_t i = 0; i < c->n_uid_ranges; i++) {
+                        const UidRange *u = &c->uid_ranges[i];
+
+                        rule = rules_add(r);
+                        if (!rule)
+                                return -ENOMEM;
+                        rule->arch = arches[a];
+                        if (rule_set_syscalls(rule, a, c->actions) < 0 ||
+                            rule_add_auid_range(rule, u->first, u->last) < 0)
+                                return -ENOMEM;
+                }
+
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+/* The last line of defence against a rule injected through a value: every
+ * line is a comment or one option line we wrote, printable, and short enough
+ * for auditctl. */
+static int text_check(const char *text, size_t expected_lines) {
+        size_t lines = 0;
+
+        for (const char *l = text; *l; ) {
+                const char *e = strchr(l, '\n');
+                if (!e || (size_t) (e - l) >= AUDITCTL_LINE_MAX)
+                        return -EINVAL;
+                for (const char *q = l; q < e; q++)
+                        if ((unsigned char) *q < 0x20 || *q == 0x7f)
+                                return -EINVAL;
+                if (e > l && l[0] != '#') {
+                        if (l[0] != '-')
+                                return -EINVAL;
+                        lines++;
+                }
+                l = e + 1;
+        }
+        return lines == expected_lines ? 0 : -EINVAL;
+}
+
+int audit_rules_format(const AuditRules *r, char **ret_text) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int k;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        fputs("## fsmon's audit rules, rendered from fsmon.conf by fsmond; `fsmonctl rules`\n"
+              "## shows them. Do not edit: fsmond rewrites this file. See fsmon.conf(5).\n"
+              "\n"
+              "## Replace earlier fsmon rules, so a reload never meets \"rule exists\".\n", f);
+        fprintf(f, "-D -k %s\n\n", AUDIT_RULES_KEY);
+        fputs("## Room for bursts; when full, audited processes wait instead of losing events.\n", f);
+        fprintf(f, "-b %" PRIu32 "\n", r->backlog_limit);
+        fprintf(f, "--backlog_wait_time %" PRIu32 "\n", r->backlog_wait_time);
+
+        for (size_t i = 0; i < r->n_rules; i++) {
+                const AuditRule *rule = &r->rules[i];
+
+                if (i == 0 || rule->never != r->rules[i - 1].never)
+                        fputs(rule->never ? "\n## Not fsmon itself, nor auditd.\n" :
+                                            "\n## What monitored users do, one rule per arch and login uid range.\n", f);
+                fprintf(f, "-a %s,exit -F arch=%s -S ", rule->never ? "never" : "always", rule->arch);
+                for (size_t j = 0; j < rule->n_syscalls; j++)
+                        fprintf(f, "%s%s", j > 0 ? "," : "", rule->syscalls[j]);
+                for (size_t j = 0; j < rule->n_fields; j++)
+                        fprintf(f, " -F %s", rule->fields[j]);
+                fprintf(f, " -k %s\n", AUDIT_RULES_KEY);
+        }
+
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        /* -D, -b, --backlog_wait_time and the rules. */
+        k = text_check(buf, 3 + r->n_rules);
+        if (k < 0)
+                return k;
+
+        *ret_text = TAKE_PTR(buf);
+        return 0;
+}
+
+int audit_rules_render(const Config *c, char **ret_text, char **ret_error) {
+        _cleanup_(audit_rules_freep) AuditRules *r = NULL;
+        int k;
+
+        k = audit_rules_build(c, &r, ret_error);
+        if (k < 0)
+                return k;
+        k = audit_rules_format(r, ret_text);
+        if (k < 0)
+                return fail(ret_error, "rendered rules failed their own check");
+        return 0;
+}

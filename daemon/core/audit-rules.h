@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "shared/macro.h"
+
+/* fsmon's audit rules, rendered from a Config (pure: no kernel, no files).
+ * The text is what goes into /etc/audit/rules.d/70-fsmon.rules and what
+ * `fsmonctl rules` prints; the structured form lets the loader check the
+ * kernel's rule list against what was meant. See README.md, "Audit rules and
+ * kernel settings", for the order of rules and fields. */
+
+#define AUDIT_RULES_KEY "fsmon"
+#define AUDIT_RULE_FIELDS_MAX 4
+
+typedef struct AuditRule {
+        bool never;                     /* -a never,exit, else -a always,exit */
+        const char *arch;               /* "b64" or "b32" */
+        const char **syscalls;          /* names as auditctl knows them for arch */
+        size_t n_syscalls;
+        char *fields[AUDIT_RULE_FIELDS_MAX];    /* after arch, in order, e.g. "auid>=1000" */
+        size_t n_fields;
+} AuditRule;
+
+typedef struct AuditRules {
+        AuditRule *rules;               /* in load order: never rules first */
+        size_t n_rules;
+        uint32_t backlog_limit;
+        uint32_t backlog_wait_time;
+} AuditRules;
+
+/* Validates every value that ends up in a rule again (a Config may be built by
+ * hand) and returns the rules; -EINVAL with a message naming the key. */
+int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error);
+AuditRules *audit_rules_free(AuditRules *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(AuditRules *, audit_rules_free);
+
+/* The rules file's text; checks the result line by line before returning it. */
+int audit_rules_format(const AuditRules *r, char **ret_text);
+
+/* audit_rules_build() + audit_rules_format(). */
+int audit_rules_render(const Config *c, char **ret_text, char **ret_error);

@@ -1,0 +1,1161 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shared/macro.h"
+#include "shared/path-util.h"
+#include "core/syscall-table.h"
+#include "core/tracker.h"
+
+/* Linux x86 values (the same for both syscall tables): the log carries the
+ * numbers the traced program passed, whatever the machine decoding it. */
+#define X_O_WRONLY     00000001U
+#define X_O_RDWR       00000002U
+#define X_O_ACCMODE    00000003U
+#define X_O_CREAT      00000100U
+#define X_O_TRUNC      00001000U
+#define X_O_APPEND     00002000U
+#define X_O_DIRECTORY  00200000U
+#define X_O_CLOEXEC    02000000U
+#define X_O_PATH      010000000U
+#define X_AT_FDCWD     (-100)
+#define X_F_DUPFD      0
+#define X_F_SETFD      2
+#define X_F_SETFL      4
+#define X_F_DUPFD_CLOEXEC 1030
+#define X_FD_CLOEXEC   1
+#define X_CLONE_FILES  0x00000400ULL
+#define X_CLONE_THREAD 0x00010000ULL
+#define X_CLOSE_RANGE_UNSHARE (1U << 1)
+#define X_CLOSE_RANGE_CLOEXEC (1U << 2)
+#define X_S_IFMT       0170000U
+#define X_S_IFDIR      0040000U
+
+/* Highest descriptor number the tracker keeps a slot for. */
+#define FD_MAX (1 << 20)
+/* clone3 calls whose child has not shown up yet (threads never do). */
+#define PENDING_CLONES 64
+
+typedef struct OpenFile {
+        unsigned n_ref;
+        char *path;             /* NULL: not known */
+        size_t path_len;
+        int64_t offset;         /* OFFSET_UNKNOWN: not known */
+        int64_t size;           /* end of file, as far as known */
+        uint32_t flags;
+        bool flags_known;
+        bool is_dir;
+        bool listed;            /* opendir already recorded */
+        bool not_file;          /* pipe, socket, ...: counted, not recorded */
+        bool recorded;          /* passes the include/exclude filter */
+} OpenFile;
+
+typedef struct FdEntry {
+        OpenFile *file;
+        bool cloexec;
+} FdEntry;
+
+typedef struct FdTable {
+        unsigned n_ref;         /* processes sharing it (CLONE_FILES) */
+        FdEntry *fds;
+        int n_fds;              /* slots allocated */
+} FdTable;
+
+typedef struct Process {
+        uint32_t pid, ppid;
+        FdTable *table;
+        bool lazy;              /* made from its parent before its fork event */
+        struct Process *hash_next;
+        struct Process *lru_prev, *lru_next;
+} Process;
+
+/* A child that ran its whole life before its parent's fork call was logged:
+ * whether its table was shared (CLONE_FILES) is only known then, so its
+ * table and the closes its exit implies wait here for the fork event. */
+typedef struct ExitedChild {
+        uint32_t pid, ppid, auid, uid;
+        FdTable *table;
+        uint64_t sec, serial;
+        unsigned msec;
+        char comm[64];
+} ExitedChild;
+
+#define EXITED_CHILDREN 64
+
+typedef struct PendingClone {
+        uint32_t parent, child;
+        uint64_t sec, serial;
+        unsigned msec;
+} PendingClone;
+
+struct Tracker {
+        TrackerEmit emit;
+        void *userdata;
+        TrackerFdResolver resolver;
+        void *resolver_userdata;
+
+        size_t max_processes;
+        char **include, **exclude;
+        bool (*path_filter)(const char *path, void *userdata);
+        void *path_filter_userdata;
+        bool with_ids;
+
+        Process **buckets;
+        size_t n_buckets;
+        Process *lru_head, *lru_tail;   /* head: most recently used */
+
+        PendingClone pending[PENDING_CLONES];
+        unsigned pending_next;
+
+        ExitedChild exited[EXITED_CHILDREN];
+        unsigned exited_next;
+
+        /* Per-event scratch. */
+        const AuditEvent *ev;
+        char comm[64];
+        bool comm_decoded;
+        char name_buf[4096 + 1];
+
+        TrackerStats stats;
+};
+
+static char **strv_copy(char *const *l) {
+        size_t n = 0;
+        char **c;
+
+        if (!l)
+                return NULL;
+        while (l[n])
+                n++;
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                c[i] = strdup(l[i]);
+                if (!c[i]) {
+                        for (size_t j = 0; j < i; j++)
+                                free(c[j]);
+                        free(c);
+                        return NULL;
+                }
+        }
+        return c;
+}
+
+static void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+}
+
+int tracker_new(const TrackerOptions *o, TrackerEmit emit, void *userdata, Tracker **ret) {
+        Tracker *t;
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->emit = emit;
+        t->userdata = userdata;
+        t->max_processes = o && o->max_processes ? o->max_processes : TRACKER_MAX_PROCESSES_DEFAULT;
+        t->with_ids = o && o->with_ids;
+        t->path_filter = o ? o->path_filter : NULL;
+        t->path_filter_userdata = o ? o->path_filter_userdata : NULL;
+        t->n_buckets = 1;
+        while (t->n_buckets < t->max_processes)
+                t->n_buckets <<= 1;
+        t->buckets = calloc(t->n_buckets, sizeof(Process *));
+        if (!t->buckets)
+                goto oom;
+        if (o && o->include && o->include[0] && !(t->include = strv_copy(o->include)))
+                goto oom;
+        if (o && o->exclude && o->exclude[0] && !(t->exclude = strv_copy(o->exclude)))
+                goto oom;
+        *ret = t;
+        return 0;
+oom:
+        tracker_free(t);
+        return -ENOMEM;
+}
+
+void tracker_set_fd_resolver(Tracker *t, TrackerFdResolver resolver, void *userdata) {
+        t->resolver = resolver;
+        t->resolver_userdata = userdata;
+}
+
+/* ---- open file descriptions ---- */
+
+static bool path_recorded(const Tracker *t, const char *path, size_t len) {
+        if (t->path_filter)
+                return !path || t->path_filter(path, t->path_filter_userdata);
+        if (!path)
+                return !t->include;
+        if (t->exclude)
+                for (char **i = t->exclude; *i; i++)
+                        if (path_has_prefix(path, len, *i, strlen(*i)))
+                                return false;
+        if (!t->include)
+                return true;
+        for (char **i = t->include; *i; i++)
+                if (path_has_prefix(path, len, *i, strlen(*i)))
+                        return true;
+        return false;
+}
+
+static OpenFile *open_file_new(Tracker *t, char *path, size_t path_len) {
+        OpenFile *f = calloc(1, sizeof(*f));
+        if (!f) {
+                free(path);
+                return NULL;
+        }
+        f->n_ref = 1;
+        f->path = path;
+        f->path_len = path_len;
+        f->offset = OFFSET_UNKNOWN;
+        f->size = OFFSET_UNKNOWN;
+        f->recorded = path_recorded(t, path, path_len);
+        t->stats.open_files++;
+        return f;
+}
+
+static OpenFile *open_file_ref(OpenFile *f) {
+        f->n_ref++;
+        return f;
+}
+
+static void open_file_unref(Tracker *t, OpenFile *f) {
+        if (!f || --f->n_ref > 0)
+                return;
+        free(f->path);
+        free(f);
+        t->stats.open_files--;
+}
+
+/* ---- descriptor tables ---- */
+
+static FdTable *fd_table_new(void) {
+        FdTable *ft = calloc(1, sizeof(*ft));
+        if (ft)
+                ft->n_ref = 1;
+        return ft;
+}
+
+static FdTable *fd_table_copy(const FdTable *src) {
+        FdTable *ft = fd_table_new();
+        if (!ft)
+                return NULL;
+        if (src && src->n_fds > 0) {
+                ft->fds = calloc(src->n_fds, sizeof(FdEntry));
+                if (!ft->fds) {
+                        free(ft);
+                        return NULL;
+                }
+                ft->n_fds = src->n_fds;
+                for (int i = 0; i < src->n_fds; i++)
+                        if (src->fds[i].file) {
+                                ft->fds[i].file = open_file_ref(src->fds[i].file);
+                                ft->fds[i].cloexec = src->fds[i].cloexec;
+                        }
+        }
+        return ft;
+}
+
+static FdEntry *fd_table_get(FdTable *ft, int fd) {
+        if (fd < 0 || fd >= ft->n_fds || !ft->fds[fd].file)
+                return NULL;
+        return &ft->fds[fd];
+}
+
+static FdEntry *fd_table_slot(FdTable *ft, int fd) {
+        if (fd < 0 || fd >= FD_MAX)
+                return NULL;
+        if (fd >= ft->n_fds) {
+                int n = MAX(ft->n_fds * 2, 16);
+                FdEntry *e;
+
+                while (n <= fd)
+                        n *= 2;
+                n = MIN(n, FD_MAX);
+                e = realloc(ft->fds, n * sizeof(FdEntry));
+                if (!e)
+                        return NULL;
+                memset(e + ft->n_fds, 0, (n - ft->n_fds) * sizeof(FdEntry));
+                ft->fds = e;
+                ft->n_fds = n;
+        }
+        return &ft->fds[fd];
+}
+
+static void fd_table_unref(Tracker *t, FdTable *ft) {
+        if (!ft || --ft->n_ref > 0)
+                return;
+        for (int i = 0; i < ft->n_fds; i++)
+                open_file_unref(t, ft->fds[i].file);
+        free(ft->fds);
+        free(ft);
+}
+
+/* ---- processes ---- */
+
+static size_t pid_bucket(const Tracker *t, uint32_t pid) {
+        return (pid * 2654435761U) & (t->n_buckets - 1);
+}
+
+static Process *process_find(Tracker *t, uint32_t pid) {
+        for (Process *p = t->buckets[pid_bucket(t, pid)]; p; p = p->hash_next)
+                if (p->pid == pid)
+                        return p;
+        return NULL;
+}
+
+static void lru_unlink(Tracker *t, Process *p) {
+        if (p->lru_prev)
+                p->lru_prev->lru_next = p->lru_next;
+        else
+                t->lru_head = p->lru_next;
+        if (p->lru_next)
+                p->lru_next->lru_prev = p->lru_prev;
+        else
+                t->lru_tail = p->lru_prev;
+        p->lru_prev = p->lru_next = NULL;
+}
+
+static void lru_push_front(Tracker *t, Process *p) {
+        p->lru_next = t->lru_head;
+        p->lru_prev = NULL;
+        if (t->lru_head)
+                t->lru_head->lru_prev = p;
+        t->lru_head = p;
+        if (!t->lru_tail)
+                t->lru_tail = p;
+}
+
+static void process_touch(Tracker *t, Process *p) {
+        if (t->lru_head == p)
+                return;
+        lru_unlink(t, p);
+        lru_push_front(t, p);
+}
+
+static void process_remove(Tracker *t, Process *p) {
+        Process **pp = &t->buckets[pid_bucket(t, p->pid)];
+
+        while (*pp && *pp != p)
+                pp = &(*pp)->hash_next;
+        if (*pp)
+                *pp = p->hash_next;
+        lru_unlink(t, p);
+        fd_table_unref(t, p->table);
+        free(p);
+        t->stats.processes--;
+}
+
+/* Adds a process with the given table (ownership taken). */
+static Process *process_add(Tracker *t, uint32_t pid, uint32_t ppid, FdTable *table) {
+        Process *p;
+        size_t b;
+
+        if (!table)
+                return NULL;
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                fd_table_unref(t, table);
+                return NULL;
+        }
+        p->pid = pid;
+        p->ppid = ppid;
+        p->table = table;
+        b = pid_bucket(t, pid);
+        p->hash_next = t->buckets[b];
+        t->buckets[b] = p;
+        lru_push_front(t, p);
+        t->stats.processes++;
+
+        /* Bounded memory: forget the least recently active process. Its
+         * descriptors are unknown if it ever shows up again. */
+        while (t->stats.processes > t->max_processes && t->lru_tail && t->lru_tail != p) {
+                process_remove(t, t->lru_tail);
+                t->stats.evicted++;
+        }
+        return p;
+}
+
+static void process_replace_table(Tracker *t, Process *p, FdTable *table) {
+        if (!table)
+                return;
+        fd_table_unref(t, p->table);
+        p->table = table;
+}
+
+/* ---- emitting actions ---- */
+
+static const char *event_comm(Tracker *t) {
+        size_t n;
+
+        if (t->comm_decoded)
+                return t->comm[0] ? t->comm : NULL;
+        t->comm_decoded = true;
+        t->comm[0] = 0;
+        if (t->ev->comm && audit_value_decode(t->ev->comm, t->comm, sizeof(t->comm), &n) < 0)
+                t->comm[0] = 0;
+        return t->comm[0] ? t->comm : NULL;
+}
+
+static void action_init(Tracker *t, Action *a, ActionOp op) {
+        const AuditEvent *ev = t->ev;
+
+        *a = (Action) {
+                .op = op,
+                .sec = ev->sec,
+                .msec = ev->msec,
+                .serial = ev->serial,
+                .pid = ev->pid,
+                .fd = -1,
+                .offset = OFFSET_UNKNOWN,
+                .flags = -1,
+                .old_fd = -1,
+                .new_fd = -1,
+        };
+        if (t->with_ids) {
+                a->has_ids = true;
+                a->ppid = ev->ppid;
+                a->auid = ev->auid;
+                a->uid = ev->uid;
+                a->comm = event_comm(t);
+        }
+}
+
+static void action_emit(Tracker *t, const Action *a) {
+        t->stats.actions++;
+        t->emit(a, t->userdata);
+}
+
+static bool file_recordable(const OpenFile *f) {
+        return f && f->recorded && !f->not_file;
+}
+
+static void emit_file(Tracker *t, ActionOp op, int fd, const OpenFile *f, int64_t offset, int64_t bytes) {
+        Action a;
+
+        action_init(t, &a, op);
+        a.fd = fd;
+        a.path = f->path;
+        a.path_len = f->path_len;
+        a.offset = offset;
+        a.bytes = bytes;
+        action_emit(t, &a);
+}
+
+static void emit_close(Tracker *t, int fd, const OpenFile *f) {
+        if (!file_recordable(f))
+                return;
+        if (f->is_dir && !f->listed)
+                return;
+        emit_file(t, ACTION_CLOSE, fd, f, OFFSET_UNKNOWN, 0);
+}
+
+static void fd_install(Tracker *t, FdTable *ft, int fd, OpenFile *f, bool cloexec);
+
+/* The closes that a process's exit implies, for each descriptor with a
+ * known path; a is the exit's context. */
+static void emit_exit_closes(Tracker *t, const Action *ctx, const FdTable *ft) {
+        for (int fd = 0; fd < ft->n_fds; fd++) {
+                const OpenFile *f = ft->fds[fd].file;
+                Action a = *ctx;
+
+                if (!f || !f->path || !file_recordable(f) || (f->is_dir && !f->listed))
+                        continue;
+                a.op = ACTION_CLOSE;
+                a.fd = fd;
+                a.path = f->path;
+                a.path_len = f->path_len;
+                a.offset = OFFSET_UNKNOWN;
+                a.bytes = 0;
+                action_emit(t, &a);
+        }
+}
+
+static void exited_child_flush(Tracker *t, ExitedChild *x, bool emit) {
+        if (!x->table)
+                return;
+        if (emit) {
+                Action a = {
+                        .op = ACTION_CLOSE, .sec = x->sec, .msec = x->msec, .serial = x->serial,
+                        .pid = x->pid, .fd = -1, .offset = OFFSET_UNKNOWN, .flags = -1,
+                        .old_fd = -1, .new_fd = -1,
+                };
+                if (t->with_ids) {
+                        a.has_ids = true;
+                        a.ppid = x->ppid;
+                        a.auid = x->auid;
+                        a.uid = x->uid;
+                        a.comm = x->comm[0] ? x->comm : NULL;
+                }
+                emit_exit_closes(t, &a, x->table);
+        }
+        fd_table_unref(t, x->table);
+        *x = (ExitedChild) {};
+}
+
+static ExitedChild *exited_child_find(Tracker *t, uint32_t pid, uint32_t ppid) {
+        for (unsigned i = 0; i < EXITED_CHILDREN; i++)
+                if (t->exited[i].table && t->exited[i].pid == pid && t->exited[i].ppid == ppid)
+                        return &t->exited[i];
+        return NULL;
+}
+
+/* Adds what a child did to a table it shared with its parent, but which the
+ * tracker had to copy because the child's calls were logged first. */
+static void fd_table_merge(Tracker *t, FdTable *into, const FdTable *from) {
+        for (int fd = 0; fd < from->n_fds; fd++) {
+                OpenFile *f = from->fds[fd].file;
+                FdEntry *e;
+
+                if (!f)
+                        continue;
+                e = fd_table_get(into, fd);
+                if (e && e->file == f)
+                        continue;
+                fd_install(t, into, fd, open_file_ref(f), from->fds[fd].cloexec);
+        }
+}
+
+/* Drops descriptor fd from a table, recording the close when asked to. */
+static void fd_close(Tracker *t, FdTable *ft, int fd, bool record) {
+        FdEntry *e = fd_table_get(ft, fd);
+
+        if (!e)
+                return;
+        if (record)
+                emit_close(t, fd, e->file);
+        open_file_unref(t, e->file);
+        e->file = NULL;
+        e->cloexec = false;
+}
+
+static void fd_install(Tracker *t, FdTable *ft, int fd, OpenFile *f, bool cloexec) {
+        FdEntry *e = fd_table_slot(ft, fd);
+
+        if (!e) {
+                open_file_unref(t, f);
+                return;
+        }
+        open_file_unref(t, e->file);
+        e->file = f;
+        e->cloexec = cloexec;
+}
+
+/* ---- the syscalls ---- */
+
+/* Whether new_ppid is where p went when its parent died: init, or an
+ * ancestor of its old parent (a subreaper); or the old parent is unknown. */
+static bool process_is_reparented(Tracker *t, const Process *p, uint32_t new_ppid) {
+        const Process *a = process_find(t, p->ppid);
+
+        if (!a || new_ppid == 1)
+                return true;
+        for (unsigned i = 0; a && i < 64; i++) {
+                if (a->ppid == new_ppid)
+                        return true;
+                a = process_find(t, a->ppid);
+        }
+        return false;
+}
+
+static Process *process_get(Tracker *t, const AuditEvent *ev) {
+        Process *p = process_find(t, ev->pid), *parent;
+
+        if (p && p->ppid != ev->ppid) {
+                /* Either the parent died and the process was reparented to
+                 * an ancestor (init or a subreaper; keep its table), or the
+                 * pid was reused by a new process whose predecessor died
+                 * without exit_group (a signal). */
+                if (process_is_reparented(t, p, ev->ppid)) {
+                        Process *old = process_find(t, p->ppid);
+                        /* Reparenting means the old parent is gone, even if
+                         * no exit_group said so (killed by a signal). */
+                        if (old && old != p)
+                                process_remove(t, old);
+                        p->ppid = ev->ppid;
+                } else {
+                        process_remove(t, p);
+                        p = NULL;
+                }
+        }
+        if (p) {
+                process_touch(t, p);
+                return p;
+        }
+
+        /* First sight. A child can run (and be audited) before its parent's
+         * fork call returns and is logged, so inherit the parent's table now. */
+        parent = process_find(t, ev->ppid);
+        for (unsigned i = 0; i < PENDING_CLONES; i++) {
+                PendingClone *c = &t->pending[i];
+                Action a;
+
+                if (c->child != ev->pid || c->parent != ev->ppid)
+                        continue;
+                /* A clone3 whose child is a process after all: record the fork
+                 * with the clone3 call's own time and serial. */
+                action_init(t, &a, ACTION_FORK);
+                a.sec = c->sec;
+                a.msec = c->msec;
+                a.serial = c->serial;
+                a.pid = c->parent;
+                a.child = c->child;
+                action_emit(t, &a);
+                *c = (PendingClone) {};
+                p = process_add(t, ev->pid, ev->ppid, fd_table_copy(parent ? parent->table : NULL));
+                return p;
+        }
+
+        p = process_add(t, ev->pid, ev->ppid, fd_table_copy(parent ? parent->table : NULL));
+        if (p)
+                p->lazy = parent != NULL;
+        return p;
+}
+
+static void handle_fork(Tracker *t, Process *parent, uint32_t child, bool share_table) {
+        ExitedChild *x;
+        Process *c;
+        Action a;
+
+        if (child == parent->pid)
+                return;         /* not a new process: damaged input */
+        c = process_find(t, child);
+        x = c ? NULL : exited_child_find(t, child, parent->pid);
+
+        if (x) {
+                /* The child has come and gone already: its table was the
+                 * parent's (merge what it did) or its own (its exit closed
+                 * what it held). */
+                if (share_table)
+                        fd_table_merge(t, parent->table, x->table);
+                exited_child_flush(t, x, !share_table);
+        } else if (c && c->lazy && c->ppid == parent->pid) {
+                /* Already made from the parent on its first own event. */
+                c->lazy = false;
+                if (share_table && c->table != parent->table) {
+                        fd_table_merge(t, parent->table, c->table);
+                        fd_table_unref(t, c->table);
+                        c->table = parent->table;
+                        c->table->n_ref++;
+                }
+        } else {
+                FdTable *ft;
+
+                if (c)
+                        process_remove(t, c);   /* a stale process with a reused pid */
+                if (share_table) {
+                        ft = parent->table;
+                        ft->n_ref++;
+                } else
+                        ft = fd_table_copy(parent->table);
+                c = process_add(t, child, parent->pid, ft);
+        }
+
+        action_init(t, &a, ACTION_FORK);
+        a.child = child;
+        action_emit(t, &a);
+}
+
+static void handle_clone3(Tracker *t, Process *parent, uint32_t child) {
+        Process *c;
+        PendingClone *slot;
+
+        if (child == parent->pid)
+                return;
+        c = process_find(t, child);
+
+        if ((c && c->ppid == parent->pid && c->lazy) || (!c && exited_child_find(t, child, parent->pid))) {
+                handle_fork(t, parent, child, false);
+                return;
+        }
+        /* A thread (its calls show up under the process id) or a process not
+         * seen yet: wait for the child to show up. */
+        slot = &t->pending[t->pending_next++ % PENDING_CLONES];
+        *slot = (PendingClone) {
+                .parent = parent->pid,
+                .child = child,
+                .sec = t->ev->sec,
+                .msec = t->ev->msec,
+                .serial = t->ev->serial,
+        };
+}
+
+/* Picks the PATH record that names the file opened (not its parent). */
+static const AuditPathRecord *event_target_path(const AuditEvent *ev) {
+        const AuditPathRecord *best = NULL;
+
+        for (unsigned i = 0; i < ev->n_paths; i++) {
+                const AuditPathRecord *r = &ev->paths[i];
+                if (!r->name)
+                        continue;
+                if (r->nametype && strcmp(r->nametype, "PARENT") == 0)
+                        continue;
+                if (!best || (r->nametype && strcmp(r->nametype, "CREATE") == 0))
+                        best = r;
+        }
+        return best;
+}
+
+/* Resolves a name given relative to dirfd (or the working directory). */
+static int resolve_name(Tracker *t, Process *p, int dirfd, const char *raw, char **ret, size_t *ret_len) {
+        const char *base = NULL;
+        size_t n, base_len = 0;
+        char cwd[4096 + 1];
+        int r;
+
+        r = audit_value_decode(raw, t->name_buf, sizeof(t->name_buf), &n);
+        if (r < 0)
+                return r;
+
+        if (n == 0 || t->name_buf[0] != '/') {
+                if (dirfd == X_AT_FDCWD) {
+                        if (!t->ev->cwd)
+                                return -ENOENT;
+                        r = audit_value_decode(t->ev->cwd, cwd, sizeof(cwd), &base_len);
+                        if (r < 0)
+                                return r;
+                        base = cwd;
+                } else {
+                        FdEntry *e = fd_table_get(p->table, dirfd);
+                        if (!e || !e->file->path)
+                                return -ENOENT;
+                        base = e->file->path;
+                        base_len = e->file->path_len;
+                }
+        }
+        return path_resolve(base, base_len, t->name_buf, n, ret, ret_len);
+}
+
+static void handle_open(Tracker *t, Process *p, SyscallKind kind) {
+        const AuditEvent *ev = t->ev;
+        const AuditPathRecord *target;
+        int dirfd = X_AT_FDCWD, fd = (int) ev->exit;
+        uint32_t flags = 0;
+        bool flags_known = true;
+        char *path = NULL;
+        size_t len = 0;
+        OpenFile *f;
+
+        switch (kind) {
+        case SYSCALL_OPEN:
+                flags = (uint32_t) ev->a[1];
+                break;
+        case SYSCALL_OPENAT:
+                dirfd = (int) (int32_t) ev->a[0];
+                flags = (uint32_t) ev->a[2];
+                break;
+        case SYSCALL_OPENAT2:
+                /* The flags live in struct open_how, which audit does not show. */
+                dirfd = (int) (int32_t) ev->a[0];
+                flags_known = false;
+                break;
+        case SYSCALL_CREAT:
+                flags = X_O_CREAT | X_O_WRONLY | X_O_TRUNC;
+                break;
+        default:
+                return;
+        }
+
+        target = event_target_path(ev);
+        if (target)
+                (void) resolve_name(t, p, dirfd, target->name, &path, &len);
+
+        f = open_file_new(t, path, len);
+        if (!f)
+                return;
+        f->offset = 0;
+        f->flags = flags;
+        f->flags_known = flags_known;
+        f->is_dir = target && target->has_mode && (target->mode & X_S_IFMT) == X_S_IFDIR;
+        /* End of file is known for a file this description created or
+         * truncated; O_APPEND writes then land at known offsets. */
+        if ((target && target->nametype && strcmp(target->nametype, "CREATE") == 0) ||
+            (flags_known && (flags & X_O_TRUNC) && (flags & X_O_ACCMODE) != 0))
+                f->size = 0;
+
+        fd_install(t, p->table, fd, open_file_ref(f), flags_known && (flags & X_O_CLOEXEC));
+        if (!f->is_dir && !(flags_known && (flags & X_O_PATH)) && file_recordable(f)) {
+                Action a;
+
+                action_init(t, &a, ACTION_OPEN);
+                a.fd = fd;
+                a.path = f->path;
+                a.path_len = f->path_len;
+                if (flags_known)
+                        a.flags = flags;
+                action_emit(t, &a);
+        }
+        open_file_unref(t, f);
+}
+
+/* The open file description behind fd, asking the resolver (live daemon)
+ * for descriptors opened before the tracker saw them. */
+static OpenFile *fd_lookup(Tracker *t, Process *p, int fd) {
+        FdEntry *e = fd_table_get(p->table, fd);
+        TrackerFdInfo info = { .offset = OFFSET_UNKNOWN };
+        OpenFile *f;
+
+        if (e)
+                return e->file;
+        if (fd < 0 || fd >= FD_MAX)
+                return NULL;
+
+        if (t->resolver && t->resolver(p->pid, fd, &info, t->resolver_userdata) >= 0) {
+                f = open_file_new(t, info.path, info.path ? strlen(info.path) : 0);
+                if (!f)
+                        return NULL;
+                f->offset = info.offset;
+                f->flags = info.flags;
+                f->flags_known = info.flags_known;
+                f->is_dir = info.is_dir;
+                f->listed = false;
+                f->not_file = info.not_file;
+        } else {
+                f = open_file_new(t, NULL, 0);
+                if (!f)
+                        return NULL;
+        }
+        fd_install(t, p->table, fd, f, info.cloexec);
+        return fd_table_get(p->table, fd) ? f : NULL;
+}
+
+static void handle_io(Tracker *t, Process *p, SyscallKind kind) {
+        const AuditEvent *ev = t->ev;
+        bool is_write = false, positional = false;
+        int fd = (int) (int32_t) ev->a[0];
+        int64_t bytes = ev->exit, offset, pos = 0;
+        ActionOp op;
+        OpenFile *f;
+
+        switch (kind) {
+        case SYSCALL_READ:    op = ACTION_READ; break;
+        case SYSCALL_WRITE:   op = ACTION_WRITE; is_write = true; break;
+        case SYSCALL_READV:   op = ACTION_READV; break;
+        case SYSCALL_WRITEV:  op = ACTION_WRITEV; is_write = true; break;
+        case SYSCALL_PREAD:   op = ACTION_PREAD; positional = true; break;
+        case SYSCALL_PWRITE:  op = ACTION_PWRITE; is_write = true; positional = true; break;
+        case SYSCALL_PREADV:  op = ACTION_PREADV; positional = true; break;
+        case SYSCALL_PWRITEV: op = ACTION_PWRITEV; is_write = true; positional = true; break;
+        case SYSCALL_PREADV2:
+        case SYSCALL_PWRITEV2:
+                is_write = kind == SYSCALL_PWRITEV2;
+                /* Position -1 means "use and move the file position". */
+                positional = !(ev->a[3] == UINT64_MAX ||
+                               (ev->arch == AUDIT_ARCH_I386_VALUE && ev->a[3] == UINT32_MAX));
+                op = positional ? (is_write ? ACTION_PWRITEV : ACTION_PREADV)
+                                : (is_write ? ACTION_WRITEV : ACTION_READV);
+                break;
+        default:
+                return;
+        }
+
+        if (positional) {
+                /* x86_64 passes the whole position in a3; i386 splits it and
+                 * audit logs only the low half (a4 is not recorded). */
+                pos = ev->arch == AUDIT_ARCH_I386_VALUE ? (int64_t) (uint32_t) ev->a[3] : (int64_t) ev->a[3];
+                if (pos < 0)
+                        return;
+        }
+
+        f = fd_lookup(t, p, fd);
+        if (!f)
+                return;
+        if (f->not_file) {
+                t->stats.nonfile_io++;
+                return;
+        }
+
+        if (positional)
+                offset = pos;
+        else if (is_write && f->flags_known && (f->flags & X_O_APPEND))
+                offset = f->size;
+        else
+                offset = f->offset;
+
+        if (file_recordable(f))
+                emit_file(t, op, fd, f, offset, bytes);
+
+        if (!positional)
+                f->offset = offset == OFFSET_UNKNOWN ? OFFSET_UNKNOWN : offset + bytes;
+        if (is_write && f->size != OFFSET_UNKNOWN) {
+                if (offset == OFFSET_UNKNOWN)
+                        f->size = OFFSET_UNKNOWN;
+                else if (offset + bytes > f->size)
+                        f->size = offset + bytes;
+        }
+}
+
+static void handle_lseek(Tracker *t, Process *p, SyscallKind kind) {
+        const AuditEvent *ev = t->ev;
+        int fd = (int) (int32_t) ev->a[0];
+        OpenFile *f = fd_lookup(t, p, fd);
+
+        if (!f || f->not_file)
+                return;
+        /* _llseek (i386) writes the new position to memory: not visible. */
+        f->offset = kind == SYSCALL_LSEEK ? ev->exit : OFFSET_UNKNOWN;
+        if (file_recordable(f))
+                emit_file(t, ACTION_LSEEK, fd, f, f->offset, 0);
+}
+
+static void handle_dup(Tracker *t, Process *p, int old_fd, int new_fd, bool cloexec) {
+        FdEntry *ne;
+        OpenFile *f;
+        Action a;
+
+        if (old_fd == new_fd)
+                return;
+        f = fd_lookup(t, p, old_fd);
+        if (!f)
+                return;
+
+        ne = fd_table_get(p->table, new_fd);
+        if (ne)
+                fd_close(t, p->table, new_fd, true);    /* dup2/dup3 replaced it */
+
+        fd_install(t, p->table, new_fd, open_file_ref(f), cloexec);
+        if (!file_recordable(f))
+                return;
+        action_init(t, &a, ACTION_DUP);
+        a.old_fd = old_fd;
+        a.new_fd = new_fd;
+        a.path = f->path;
+        a.path_len = f->path_len;
+        action_emit(t, &a);
+}
+
+static void handle_fcntl(Tracker *t, Process *p) {
+        const AuditEvent *ev = t->ev;
+        int fd = (int) (int32_t) ev->a[0], cmd = (int) (int32_t) ev->a[1];
+        FdEntry *e;
+
+        switch (cmd) {
+        case X_F_DUPFD:
+        case X_F_DUPFD_CLOEXEC:
+                handle_dup(t, p, fd, (int) ev->exit, cmd == X_F_DUPFD_CLOEXEC);
+                break;
+        case X_F_SETFD:
+                e = fd_table_get(p->table, fd);
+                if (e)
+                        e->cloexec = ev->a[2] & X_FD_CLOEXEC;
+                break;
+        case X_F_SETFL:
+                e = fd_table_get(p->table, fd);
+                if (e && e->file->flags_known)
+                        e->file->flags = (e->file->flags & ~X_O_APPEND) | ((uint32_t) ev->a[2] & X_O_APPEND);
+                break;
+        }
+}
+
+static void table_unshare(Tracker *t, Process *p) {
+        if (p->table->n_ref > 1)
+                process_replace_table(t, p, fd_table_copy(p->table));
+}
+
+static void handle_close_range(Tracker *t, Process *p) {
+        const AuditEvent *ev = t->ev;
+        uint32_t first = (uint32_t) ev->a[0], last = (uint32_t) ev->a[1], flags = (uint32_t) ev->a[2];
+
+        if (flags & X_CLOSE_RANGE_UNSHARE)
+                table_unshare(t, p);
+        for (int fd = (int) MIN(first, (uint32_t) INT32_MAX); fd < p->table->n_fds && (uint32_t) fd <= last; fd++) {
+                FdEntry *e = fd_table_get(p->table, fd);
+                if (!e)
+                        continue;
+                if (flags & X_CLOSE_RANGE_CLOEXEC)
+                        e->cloexec = true;
+                else
+                        fd_close(t, p->table, fd, true);
+        }
+}
+
+static void handle_exec(Tracker *t, Process *p) {
+        const AuditEvent *ev = t->ev;
+        char *exe = NULL;
+        size_t n = 0;
+        Action a;
+
+        /* exec gives the process its own table (other threads are gone). */
+        table_unshare(t, p);
+
+        action_init(t, &a, ACTION_EXEC);
+        if (ev->exe && audit_value_decode(ev->exe, t->name_buf, sizeof(t->name_buf), &n) >= 0 &&
+            n > 0 && t->name_buf[0] == '/' &&
+            path_resolve(NULL, 0, t->name_buf, n, &exe, &n) >= 0) {
+                a.path = exe;
+                a.path_len = n;
+        }
+        action_emit(t, &a);
+        free(exe);
+
+        for (int fd = 0; fd < p->table->n_fds; fd++) {
+                FdEntry *e = fd_table_get(p->table, fd);
+                if (e && e->cloexec)
+                        fd_close(t, p->table, fd, true);
+        }
+}
+
+static void handle_exit(Tracker *t, Process *p) {
+        Action a;
+
+        action_init(t, &a, ACTION_EXIT);
+        action_emit(t, &a);
+
+        if (p->lazy) {
+                /* Its fork has not been logged yet: keep the table until then. */
+                ExitedChild *x = &t->exited[t->exited_next++ % EXITED_CHILDREN];
+
+                exited_child_flush(t, x, true);
+                *x = (ExitedChild) {
+                        .pid = p->pid, .ppid = p->ppid, .auid = a.auid, .uid = a.uid,
+                        .table = p->table, .sec = a.sec, .msec = a.msec, .serial = a.serial,
+                };
+                if (a.comm)
+                        snprintf(x->comm, sizeof(x->comm), "%s", a.comm);
+                p->table = fd_table_new();      /* process_remove() drops this one */
+        } else if (p->table->n_ref == 1)
+                emit_exit_closes(t, &a, p->table);
+        process_remove(t, p);
+}
+
+void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
+        SyscallKind kind;
+        Process *p;
+
+        if (!ev->has_syscall || ev->malformed)
+                return;
+        kind = syscall_kind_from_arch(ev->arch, ev->syscall);
+        if (kind == SYSCALL_OTHER)
+                return;
+        /* A failed call changed nothing (exit_group has no result). */
+        if (ev->has_exit && (!ev->success || ev->exit < 0))
+                return;
+        if (!ev->has_exit && kind != SYSCALL_EXIT_GROUP)
+                return;
+
+        t->ev = ev;
+        t->comm_decoded = false;
+        t->stats.events++;
+
+        p = process_get(t, ev);
+        if (!p)
+                goto finish;
+
+        switch (kind) {
+        case SYSCALL_OPEN:
+        case SYSCALL_OPENAT:
+        case SYSCALL_OPENAT2:
+        case SYSCALL_CREAT:
+                handle_open(t, p, kind);
+                break;
+        case SYSCALL_CLOSE:
+                if (!fd_table_get(p->table, (int) (int32_t) ev->a[0])) {
+                        /* Never seen opened: still a close, of an unknown file. */
+                        if (path_recorded(t, NULL, 0)) {
+                                Action a;
+                                action_init(t, &a, ACTION_CLOSE);
+                                a.fd = (int) (int32_t) ev->a[0];
+                                action_emit(t, &a);
+                        }
+                } else
+                        fd_close(t, p->table, (int) (int32_t) ev->a[0], true);
+                break;
+        case SYSCALL_CLOSE_RANGE:
+                handle_close_range(t, p);
+                break;
+        case SYSCALL_READ:
+        case SYSCALL_WRITE:
+        case SYSCALL_READV:
+        case SYSCALL_WRITEV:
+        case SYSCALL_PREAD:
+        case SYSCALL_PWRITE:
+        case SYSCALL_PREADV:
+        case SYSCALL_PWRITEV:
+        case SYSCALL_PREADV2:
+        case SYSCALL_PWRITEV2:
+                handle_io(t, p, kind);
+                break;
+        case SYSCALL_LSEEK:
+        case SYSCALL_LLSEEK:
+                handle_lseek(t, p, kind);
+                break;
+        case SYSCALL_DUP:
+                handle_dup(t, p, (int) (int32_t) ev->a[0], (int) ev->exit, false);
+                break;
+        case SYSCALL_DUP2:
+                handle_dup(t, p, (int) (int32_t) ev->a[0], (int) ev->exit, false);
+                break;
+        case SYSCALL_DUP3:
+                handle_dup(t, p, (int) (int32_t) ev->a[0], (int) ev->exit, ev->a[2] & X_O_CLOEXEC);
+                break;
+        case SYSCALL_FCNTL:
+                handle_fcntl(t, p);
+                break;
+        case SYSCALL_FORK:
+        case SYSCALL_VFORK:
+                if (ev->exit > 0 && ev->exit <= INT32_MAX)
+                        handle_fork(t, p, (uint32_t) ev->exit, false);
+                break;
+        case SYSCALL_CLONE:
+                if (ev->exit > 0 && ev->exit <= INT32_MAX && !(ev->a[0] & X_CLONE_THREAD))
+                        handle_fork(t, p, (uint32_t) ev->exit, ev->a[0] & X_CLONE_FILES);
+                break;
+        case SYSCALL_CLONE3:
+                if (ev->exit > 0 && ev->exit <= INT32_MAX)
+                        handle_clone3(t, p, (uint32_t) ev->exit);
+                break;
+        case SYSCALL_EXECVE:
+        case SYSCALL_EXECVEAT:
+                handle_exec(t, p);
+                break;
+        case SYSCALL_EXIT_GROUP:
+                handle_exit(t, p);
+                break;
+        case SYSCALL_GETDENTS: {
+                int fd = (int) (int32_t) ev->a[0];
+                OpenFile *f = fd_lookup(t, p, fd);
+                if (f && !f->listed && !f->not_file) {
+                        f->listed = true;
+                        if (file_recordable(f))
+                                emit_file(t, ACTION_OPENDIR, fd, f, OFFSET_UNKNOWN, 0);
+                }
+                break;
+        }
+        case SYSCALL_FTRUNCATE: {
+                OpenFile *f = fd_lookup(t, p, (int) (int32_t) ev->a[0]);
+                if (f)
+                        f->size = (int64_t) ev->a[1] >= 0 ? (int64_t) ev->a[1] : OFFSET_UNKNOWN;
+                break;
+        }
+        default:
+                break;
+        }
+
+finish:
+        t->ev = NULL;
+}
+
+void tracker_get_stats(const Tracker *t, TrackerStats *ret) {
+        *ret = t->stats;
+}
+
+Tracker *tracker_free(Tracker *t) {
+        if (!t)
+                return NULL;
+        while (t->lru_head)
+                process_remove(t, t->lru_head);
+        for (unsigned i = 0; i < EXITED_CHILDREN; i++)
+                exited_child_flush(t, &t->exited[i], false);
+        free(t->buckets);
+        strv_free(t->include);
+        strv_free(t->exclude);
+        free(t);
+        return NULL;
+}

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "report/report-segment.h"
+
+#define CHUNK (256U * 1024U)
+/* As segment.h's SEGMENT_LINE_MAX: a longer line is damage. */
+#define LINE_MAX_BYTES (1024U * 1024U)
+/* As segment.c: damaged input must not make us allocate a lot. */
+#define ZSTD_WINDOW_LOG_MAX 24
+#define HASH_SIZE 32U
+#define HOST_MAX 64U
+#define HOST_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
+typedef enum State {
+        STATE_HEADER,
+        STATE_RECORDS,
+        STATE_END,
+        STATE_BROKEN,           /* unfinished segment: counting lines after the valid prefix */
+        STATE_FAILED,
+} State;
+
+struct ReportSegmentReader {
+        char *buf;              /* text: lines, the partial last one moved to the front */
+        size_t size;
+        uint8_t *in;            /* compressed input */
+        ZSTD_DCtx *dctx;
+        crypto_generichash_state hash;
+
+        /* Per file. */
+        Report *delta;
+        ReportScanBuffer *scan;
+        bool open_segment;
+        bool compressed;
+        size_t zstd_last;
+        State state;
+        bool has_header;
+        int error;              /* a hard error (ENOMEM) from the report */
+        uint64_t lineno;
+        uint64_t seq, first_serial, records, last_serial;
+        char host[HOST_MAX + 1];
+        const char *layout_host;
+        uint64_t valid_bytes, torn;
+        const char *hash_from;  /* start of bytes to hash, in buf */
+        char message[160];
+};
+
+int report_segment_reader_new(ReportSegmentReader **ret) {
+        ReportSegmentReader *r;
+
+        if (sodium_init() < 0)
+                return -EIO;
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->size = 2 * CHUNK;
+        r->buf = malloc(r->size);
+        r->in = malloc(CHUNK);
+        r->dctx = ZSTD_createDCtx();
+        if (!r->buf || !r->in || !r->dctx) {
+                report_segment_reader_free(r);
+                return -ENOMEM;
+        }
+        *ret = r;
+        return 0;
+}
+
+ReportSegmentReader *report_segment_reader_free(ReportSegmentReader *r) {
+        if (!r)
+                return NULL;
+        free(r->buf);
+        free(r->in);
+        ZSTD_freeDCtx(r->dctx);
+        free(r);
+        return NULL;
+}
+
+const char *report_segment_error(ReportSegmentReader *r) {
+        return r->message[0] ? r->message : "not a valid segment";
+}
+
+uint64_t report_segment_bytes(ReportSegmentReader *r) {
+        return r->valid_bytes;
+}
+
+uint64_t report_segment_records(ReportSegmentReader *r) {
+        return r->records;
+}
+
+uint64_t report_segment_torn(ReportSegmentReader *r) {
+        return r->torn;
+}
+
+_printf_(2, 3)
+static void damage(ReportSegmentReader *r, const char *fmt, ...) {
+        char msg[sizeof(r->message) - 32];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        (void) snprintf(r->message, sizeof(r->message), "line %" PRIu64 ": %s", r->lineno, msg);
+
+        if (r->open_segment && r->state != STATE_FAILED) {
+                /* A damaged header line is not a lost record. */
+                r->torn = r->state == STATE_HEADER ? 0 : 1;
+                r->state = STATE_BROKEN;
+        } else
+                r->state = STATE_FAILED;
+}
+
+/* Hashes the pending span up to end (exclusive) and restarts it at next. */
+static void hash_flush(ReportSegmentReader *r, const char *end, const char *next) {
+        if (end > r->hash_from) {
+                crypto_generichash_update(&r->hash, (const unsigned char *) r->hash_from,
+                                          (unsigned long long) (end - r->hash_from));
+                r->valid_bytes += (uint64_t) (end - r->hash_from);
+        }
+        r->hash_from = next;
+}
+
+static bool host_is_valid(const char *s, size_t n) {
+        if (n == 0 || n > HOST_MAX || s[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!s[i] || !strchr(HOST_CHARS, s[i]))
+                        return false;
+        return true;
+}
+
+static bool str_eq(const char *s, size_t n, const char *lit) {
+        return s && n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+static void footer(ReportSegmentReader *r, const ReportRecord *rec, const char *line, const char *next) {
+        crypto_generichash_state st;
+        unsigned char h[HASH_SIZE];
+        char hex[HASH_SIZE * 2 + 1];
+
+        /* The footer itself is not hashed. */
+        hash_flush(r, line, next);
+        if (!str_eq(rec->fsmon, rec->fsmon_len, "end") || rec->op || !rec->has_seq || !rec->has_records ||
+            !rec->has_last_serial || !rec->hash || rec->hash_len != HASH_SIZE * 2)
+                return damage(r, "not a valid footer");
+        if (rec->seq != r->seq)
+                return damage(r, "footer's seq %" PRIu64 " differs from header's %" PRIu64, rec->seq, r->seq);
+        if (rec->records != r->records)
+                return damage(r, "footer counts %" PRIu64 " records, segment has %" PRIu64, rec->records, r->records);
+        if (rec->last_serial != (r->records > 0 ? r->last_serial : r->first_serial))
+                return damage(r, "footer's last serial does not match the records");
+        st = r->hash;
+        crypto_generichash_final(&st, h, sizeof(h));
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        if (memcmp(hex, rec->hash, HASH_SIZE * 2) != 0)
+                return damage(r, "hash mismatch: content altered");
+        r->state = STATE_END;
+}
+
+/* One complete line [line, line + len); next: just past its newline. */
+static void line(ReportSegmentReader *r, const char *line, size_t len, const char *next) {
+        ReportRecord rec;
+        int k;
+
+        r->lineno++;
+        if (r->state == STATE_FAILED)
+                return;
+        if (r->state == STATE_BROKEN) {
+                r->torn++;
+                return;
+        }
+
+        if (len > LINE_MAX_BYTES) {
+                hash_flush(r, line, next);
+                return damage(r, "line longer than %u bytes", LINE_MAX_BYTES);
+        }
+
+        k = report_scan_line(line, len, r->scan, &rec);
+        if (k == -ENOMEM) {
+                r->error = k;
+                r->state = STATE_FAILED;
+                return;
+        }
+
+        switch (r->state) {
+        case STATE_HEADER:
+                if (k < 0 || !str_eq(rec.fsmon, rec.fsmon_len, "segment") || rec.op ||
+                    !rec.has_format || rec.format != 1 || !rec.has_seq || !rec.has_first_serial ||
+                    !host_is_valid(rec.host, rec.host_len)) {
+                        hash_flush(r, line, next);
+                        return damage(r, "not a valid fsmon segment header");
+                }
+                r->seq = rec.seq;
+                r->first_serial = rec.first_serial;
+                memcpy(r->host, rec.host, rec.host_len);
+                r->host[rec.host_len] = 0;
+                r->has_header = true;
+                r->state = STATE_RECORDS;
+                return;
+
+        case STATE_RECORDS:
+                if (k < 0) {
+                        hash_flush(r, line, next);
+                        return damage(r, "not a valid JSON object");
+                }
+                if (rec.fsmon)
+                        return footer(r, &rec, line, next);
+                if (!rec.op || rec.op_len == 0) {
+                        hash_flush(r, line, next);
+                        return damage(r, "record without \"op\"");
+                }
+                if (!rec.has_serial) {
+                        hash_flush(r, line, next);
+                        return damage(r, "record without a valid \"serial\"");
+                }
+                if (r->records == 0 && rec.serial != r->first_serial) {
+                        hash_flush(r, line, next);
+                        return damage(r, "first record's serial differs from the header's");
+                }
+                r->last_serial = rec.serial;
+                r->records++;
+                k = report_add(r->delta, &rec, r->host[0] ? r->host : r->layout_host);
+                if (k < 0) {
+                        r->error = k;
+                        r->state = STATE_FAILED;
+                }
+                return;
+
+        case STATE_END:
+                hash_flush(r, line, next);
+                return damage(r, "data after the footer");
+
+        default:
+                return;
+        }
+}
+
+/* Processes the complete lines of buf[0..n); returns how many bytes are
+ * left over (a partial last line). */
+static size_t lines(ReportSegmentReader *r, size_t n) {
+        const char *p = r->buf, *end = r->buf + n;
+
+        r->hash_from = r->buf;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                if (!nl)
+                        break;
+                line(r, p, (size_t) (nl - p), nl + 1);
+                p = nl + 1;
+        }
+        /* Complete lines of the records part are hashed in one go. */
+        if (r->state == STATE_RECORDS || r->state == STATE_HEADER)
+                hash_flush(r, p, p);
+        return (size_t) (end - p);
+}
+
+static int feed(ReportSegmentReader *r, size_t *have) {
+        size_t rest;
+
+        rest = lines(r, *have);
+        if (rest > 0 && rest < *have)
+                memmove(r->buf, r->buf + *have - rest, rest);
+        if (rest == r->size) {
+                /* A line fills the buffer: grow, up to the longest line. */
+                if (r->size >= LINE_MAX_BYTES + CHUNK) {
+                        r->lineno++;
+                        damage(r, "line longer than %u bytes", LINE_MAX_BYTES);
+                        if (r->state == STATE_BROKEN)
+                                r->torn = 1;
+                        /* Nothing of it can be used: drop it. */
+                        rest = 0;
+                } else {
+                        char *b = realloc(r->buf, r->size * 2);
+                        if (!b)
+                                return -ENOMEM;
+                        r->buf = b;
+                        r->size *= 2;
+                }
+        }
+        *have = rest;
+        return 0;
+}
+
+static ssize_t read_some(int fd, void *p, size_t n) {
+        for (;;) {
+                ssize_t k = read(fd, p, n);
+                if (k >= 0 || errno != EINTR)
+                        return k < 0 ? -errno : k;
+        }
+}
+
+int report_segment_read(ReportSegmentReader *r, int fd, bool open_segment, const char *layout_host,
+                        Report *delta, ReportScanBuffer *scan) {
+        static const uint8_t zstd_magic[4] = { 0x28, 0xB5, 0x2F, 0xFD };
+        ZSTD_inBuffer zin = {};
+        size_t have = 0;
+        bool first = true, eof = false, out_full = false;
+        ssize_t k;
+        int e;
+
+        r->delta = delta;
+        r->scan = scan;
+        r->open_segment = open_segment;
+        r->compressed = false;
+        r->zstd_last = 0;
+        r->state = STATE_HEADER;
+        r->has_header = false;
+        r->error = 0;
+        r->lineno = r->seq = r->first_serial = r->records = r->last_serial = 0;
+        r->host[0] = 0;
+        r->layout_host = layout_host;
+        r->valid_bytes = r->torn = 0;
+        r->message[0] = 0;
+        crypto_generichash_init(&r->hash, NULL, 0, HASH_SIZE);
+
+        while (!eof && r->state != STATE_FAILED) {
+                if (!r->compressed) {
+                        k = read_some(fd, r->buf + have, MIN(r->size - have, (size_t) CHUNK));
+                        if (k < 0)
+                                return (int) k;
+                        if (k == 0)
+                                eof = true;
+                        if (first && have + (size_t) k >= 4 && memcmp(r->buf, zstd_magic, 4) == 0) {
+                                /* Compressed: what we read is compressed input. */
+                                r->compressed = true;
+                                memcpy(r->in, r->buf, (size_t) k);
+                                zin = (ZSTD_inBuffer) { r->in, (size_t) k, 0 };
+                                ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+                                if (ZSTD_isError(ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX)))
+                                        return -EIO;
+                                /* Damage in closed segments is found; never
+                                 * "recover" a prefix out of a compressed one. */
+                                r->open_segment = false;
+                                first = false;
+                                continue;
+                        }
+                        first = false;
+                        have += (size_t) k;
+                } else {
+                        /* A full output buffer may hide more output:
+                         * drain it before reading more input. */
+                        if (zin.pos == zin.size && !out_full) {
+                                k = read_some(fd, r->in, CHUNK);
+                                if (k < 0)
+                                        return (int) k;
+                                if (k == 0) {
+                                        eof = true;
+                                        break;
+                                }
+                                zin = (ZSTD_inBuffer) { r->in, (size_t) k, 0 };
+                        }
+                        ZSTD_outBuffer out = { r->buf + have, MIN(r->size - have, (size_t) CHUNK), 0 };
+                        size_t z = ZSTD_decompressStream(r->dctx, &out, &zin);
+                        if (ZSTD_isError(z)) {
+                                snprintf(r->message, sizeof(r->message), "damaged compressed data: %s",
+                                         ZSTD_getErrorName(z));
+                                r->state = STATE_FAILED;
+                                break;
+                        }
+                        r->zstd_last = z;
+                        out_full = out.pos == out.size;
+                        have += out.pos;
+                }
+                e = feed(r, &have);
+                if (e < 0)
+                        return e;
+        }
+        if (r->error < 0)
+                return r->error;
+        if (r->state == STATE_FAILED)
+                return -EBADMSG;
+
+        if (r->compressed && r->zstd_last != 0) {
+                snprintf(r->message, sizeof(r->message), "compressed data truncated");
+                return -EBADMSG;
+        }
+        if (have > 0) {
+                /* A last line without its newline. */
+                if (r->state == STATE_BROKEN)
+                        r->torn++;
+                else {
+                        r->lineno++;
+                        damage(r, "last line is incomplete (torn)");
+                        if (r->state == STATE_FAILED)
+                                return -EBADMSG;
+                }
+        }
+        if (!r->has_header) {
+                if (!r->message[0])
+                        snprintf(r->message, sizeof(r->message), "no header (empty or truncated)");
+                return -EBADMSG;
+        }
+        if (r->state == STATE_END || r->open_segment)
+                return 0;
+        snprintf(r->message, sizeof(r->message), "no footer: segment truncated");
+        return -EBADMSG;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shared/log.h"
+
+static int max_level = LOG_INFO;
+static const char *prefix = NULL;
+static int use_priority_prefix = -1;
+
+void log_set_max_level(int level) {
+        max_level = level;
+}
+
+int log_get_max_level(void) {
+        return max_level;
+}
+
+void log_set_prefix(const char *program) {
+        prefix = program;
+}
+
+void log_set_priority_prefix(bool b) {
+        use_priority_prefix = b;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
+        int saved = errno;
+        char buf[2048];
+        va_list ap;
+
+        if (error < 0)
+                error = -error;
+
+        if (level > max_level) {
+                errno = saved;
+                return -error;
+        }
+
+        /* %m in fmt refers to the error we were given, not a stale errno. */
+        errno = error;
+        va_start(ap, fmt);
+        (void) vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+
+        if (use_priority_prefix < 0)
+                use_priority_prefix = !!getenv("JOURNAL_STREAM");
+
+        if (use_priority_prefix)
+                fprintf(stderr, "<%d>%s%s%s\n", level, prefix ?: "", prefix ? ": " : "", buf);
+        else
+                fprintf(stderr, "%s%s%s\n", prefix ?: "", prefix ? ": " : "", buf);
+
+        (void) file;
+        (void) line;
+        errno = saved;
+        return -error;
+}

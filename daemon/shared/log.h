@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <syslog.h>
+
+#include "shared/macro.h"
+
+/* Logs go to stderr, with "<N>" priority prefixes (sd-daemon(3) style) when
+ * stderr is the journal, so that `journalctl -u fsmon` keeps priorities.
+ * Helpers return errors; the caller that decides logs. */
+
+void log_set_max_level(int level);
+int log_get_max_level(void);
+void log_set_prefix(const char *program);
+/* Default: on when stderr goes to the journal ($JOURNAL_STREAM). */
+void log_set_priority_prefix(bool b);
+
+/* Returns -abs(error) so that callers can "return log_error_errno(r, ...)". */
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);
+
+#define log_full_errno(level, error, ...) \
+        log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)
+#define log_full(level, ...) (void) log_full_errno((level), 0, __VA_ARGS__)
+
+#define log_debug(...)   log_full(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)    log_full(LOG_INFO, __VA_ARGS__)
+#define log_notice(...)  log_full(LOG_NOTICE, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_WARNING, __VA_ARGS__)
+#define log_error(...)   log_full(LOG_ERR, __VA_ARGS__)
+
+#define log_debug_errno(e, ...)   log_full_errno(LOG_DEBUG, (e), __VA_ARGS__)
+#define log_info_errno(e, ...)    log_full_errno(LOG_INFO, (e), __VA_ARGS__)
+#define log_notice_errno(e, ...)  log_full_errno(LOG_NOTICE, (e), __VA_ARGS__)
+#define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, (e), __VA_ARGS__)
+#define log_error_errno(e, ...)   log_full_errno(LOG_ERR, (e), __VA_ARGS__)
+
+#define log_oom() log_error_errno(ENOMEM, "Out of memory.")
