@@ -1,90 +1,128 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <libaudit.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "shared/macro.h"
 #include "core/syscall-table.h"
 
-/* Numbers from arch/x86/entry/syscalls/syscall_64.tbl and syscall_32.tbl.
- * Audit logs carry the number of the table the task used (arch=). */
-
-static const uint8_t table_x86_64[] = {
-        [0] = SYSCALL_READ,
-        [1] = SYSCALL_WRITE,
-        [2] = SYSCALL_OPEN,
-        [3] = SYSCALL_CLOSE,
-        [8] = SYSCALL_LSEEK,
-        [17] = SYSCALL_PREAD,
-        [18] = SYSCALL_PWRITE,
-        [19] = SYSCALL_READV,
-        [20] = SYSCALL_WRITEV,
-        [32] = SYSCALL_DUP,
-        [33] = SYSCALL_DUP2,
-        [56] = SYSCALL_CLONE,
-        [57] = SYSCALL_FORK,
-        [58] = SYSCALL_VFORK,
-        [59] = SYSCALL_EXECVE,
-        [72] = SYSCALL_FCNTL,
-        [77] = SYSCALL_FTRUNCATE,
-        [78] = SYSCALL_GETDENTS,
-        [85] = SYSCALL_CREAT,
-        [217] = SYSCALL_GETDENTS,
-        [231] = SYSCALL_EXIT_GROUP,
-        [257] = SYSCALL_OPENAT,
-        [292] = SYSCALL_DUP3,
-        [295] = SYSCALL_PREADV,
-        [296] = SYSCALL_PWRITEV,
-        [322] = SYSCALL_EXECVEAT,
-        [327] = SYSCALL_PREADV2,
-        [328] = SYSCALL_PWRITEV2,
-        [435] = SYSCALL_CLONE3,
-        [436] = SYSCALL_CLOSE_RANGE,
-        [437] = SYSCALL_OPENAT2,
+/* The calls the tracker follows, by name. Numbers come from libaudit's tables
+ * for the machine that the event's arch= names (audit logs carry the number
+ * of the table the task used), so one set of semantics serves every
+ * architecture libaudit knows. A name that an architecture lacks (arm64 has
+ * no open, fork or dup2) is simply not found there. */
+static const struct {
+        const char *name;
+        SyscallKind kind;
+} kind_by_name[] = {
+        { "_llseek",            SYSCALL_LLSEEK },
+        { "clone",              SYSCALL_CLONE },
+        { "clone3",             SYSCALL_CLONE3 },
+        { "close",              SYSCALL_CLOSE },
+        { "close_range",        SYSCALL_CLOSE_RANGE },
+        { "creat",              SYSCALL_CREAT },
+        { "dup",                SYSCALL_DUP },
+        { "dup2",               SYSCALL_DUP2 },
+        { "dup3",               SYSCALL_DUP3 },
+        { "execve",             SYSCALL_EXECVE },
+        { "execveat",           SYSCALL_EXECVEAT },
+        { "exit_group",         SYSCALL_EXIT_GROUP },
+        { "fcntl",              SYSCALL_FCNTL },
+        { "fcntl64",            SYSCALL_FCNTL },
+        { "fork",               SYSCALL_FORK },
+        { "ftruncate",          SYSCALL_FTRUNCATE },
+        { "getdents",           SYSCALL_GETDENTS },
+        { "getdents64",         SYSCALL_GETDENTS },
+        { "lseek",              SYSCALL_LSEEK },
+        { "open",               SYSCALL_OPEN },
+        { "openat",             SYSCALL_OPENAT },
+        { "openat2",            SYSCALL_OPENAT2 },
+        { "pread",              SYSCALL_PREAD },
+        { "pread64",            SYSCALL_PREAD },
+        { "preadv",             SYSCALL_PREADV },
+        { "preadv2",            SYSCALL_PREADV2 },
+        { "pwrite",             SYSCALL_PWRITE },
+        { "pwrite64",           SYSCALL_PWRITE },
+        { "pwritev",            SYSCALL_PWRITEV },
+        { "pwritev2",           SYSCALL_PWRITEV2 },
+        { "read",               SYSCALL_READ },
+        { "readv",              SYSCALL_READV },
+        { "vfork",              SYSCALL_VFORK },
+        { "write",              SYSCALL_WRITE },
+        { "writev",             SYSCALL_WRITEV },
 };
 
-static const uint8_t table_i386[] = {
-        [2] = SYSCALL_FORK,
-        [3] = SYSCALL_READ,
-        [4] = SYSCALL_WRITE,
-        [5] = SYSCALL_OPEN,
-        [6] = SYSCALL_CLOSE,
-        [8] = SYSCALL_CREAT,
-        [11] = SYSCALL_EXECVE,
-        [19] = SYSCALL_LSEEK,
-        [41] = SYSCALL_DUP,
-        [55] = SYSCALL_FCNTL,
-        [63] = SYSCALL_DUP2,
-        [93] = SYSCALL_FTRUNCATE,
-        [120] = SYSCALL_CLONE,
-        [140] = SYSCALL_LLSEEK,
-        [141] = SYSCALL_GETDENTS,
-        [145] = SYSCALL_READV,
-        [146] = SYSCALL_WRITEV,
-        [180] = SYSCALL_PREAD,
-        [181] = SYSCALL_PWRITE,
-        [190] = SYSCALL_VFORK,
-        [220] = SYSCALL_GETDENTS,
-        [221] = SYSCALL_FCNTL,
-        [252] = SYSCALL_EXIT_GROUP,
-        [295] = SYSCALL_OPENAT,
-        [330] = SYSCALL_DUP3,
-        [333] = SYSCALL_PREADV,
-        [334] = SYSCALL_PWRITEV,
-        [358] = SYSCALL_EXECVEAT,
-        [378] = SYSCALL_PREADV2,
-        [379] = SYSCALL_PWRITEV2,
-        [435] = SYSCALL_CLONE3,
-        [436] = SYSCALL_CLOSE_RANGE,
-        [437] = SYSCALL_OPENAT2,
-};
+SyscallKind syscall_kind_from_name(const char *name) {
+        size_t lo = 0, hi = ELEMENTSOF(kind_by_name);
+
+        if (!name)
+                return SYSCALL_OTHER;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(name, kind_by_name[mid].name);
+                if (c == 0)
+                        return kind_by_name[mid].kind;
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return SYSCALL_OTHER;
+}
+
+/* One lookup array per machine, built at first use from libaudit's
+ * name-to-number table: the decoder's hot path is then one index. */
+#define MACHINE_SLOTS 16
+#define SYSCALL_NR_MAX 1024
+static uint8_t *by_machine[MACHINE_SLOTS];
+static bool machine_failed[MACHINE_SLOTS];
+
+static const uint8_t *machine_table(int machine) {
+        uint8_t *t;
+
+        if (machine < 0 || machine >= MACHINE_SLOTS || machine_failed[machine])
+                return NULL;
+        if (by_machine[machine])
+                return by_machine[machine];
+
+        t = calloc(SYSCALL_NR_MAX, sizeof(uint8_t));
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(kind_by_name); i++) {
+                int nr = audit_name_to_syscall(kind_by_name[i].name, machine);
+                if (nr >= 0 && nr < SYSCALL_NR_MAX)
+                        t[nr] = (uint8_t) kind_by_name[i].kind;
+        }
+        by_machine[machine] = t;
+        return t;
+}
+
+int syscall_machine_from_arch(uint32_t arch) {
+        int m = audit_elf_to_machine(arch);
+        return m < 0 ? -EAFNOSUPPORT : m;
+}
+
+bool syscall_arch_known(uint32_t arch) {
+        return syscall_machine_from_arch(arch) >= 0;
+}
 
 SyscallKind syscall_kind_from_arch(uint32_t arch, int nr) {
+        const uint8_t *t;
+        int machine;
+
         if (nr < 0)
                 return SYSCALL_OTHER;
-
-        switch (arch) {
-        case AUDIT_ARCH_X86_64_VALUE:
-                return (size_t) nr < ELEMENTSOF(table_x86_64) ? table_x86_64[nr] : SYSCALL_OTHER;
-        case AUDIT_ARCH_I386_VALUE:
-                return (size_t) nr < ELEMENTSOF(table_i386) ? table_i386[nr] : SYSCALL_OTHER;
-        default:
+        machine = syscall_machine_from_arch(arch);
+        if (machine < 0)
                 return SYSCALL_OTHER;
-        }
+        t = machine_table(machine);
+        if (!t || nr >= SYSCALL_NR_MAX)
+                return SYSCALL_OTHER;
+        return (SyscallKind) t[nr];
+}
+
+const char *syscall_name_from_arch(uint32_t arch, int nr) {
+        int machine = syscall_machine_from_arch(arch);
+        return machine < 0 ? NULL : audit_syscall_to_name(nr, machine);
 }

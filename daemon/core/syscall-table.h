@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* What the tracker needs to know about a system call: which of the calls it
@@ -44,4 +45,13 @@ typedef enum SyscallKind {
 #define AUDIT_ARCH_X86_64_VALUE 0xc000003eU
 #define AUDIT_ARCH_I386_VALUE   0x40000003U
 
+/* The kind of call number nr on the architecture arch= names (an AUDIT_ARCH_*
+ * value); SYSCALL_OTHER for calls fsmon does not follow and for
+ * architectures libaudit does not know (syscall_arch_known() tells). */
 SyscallKind syscall_kind_from_arch(uint32_t arch, int nr);
+SyscallKind syscall_kind_from_name(const char *name);
+bool syscall_arch_known(uint32_t arch);
+/* libaudit's machine (MACH_*) for arch, or -EAFNOSUPPORT. */
+int syscall_machine_from_arch(uint32_t arch);
+/* The call's name on that architecture, or NULL. */
+const char *syscall_name_from_arch(uint32_t arch, int nr);
