@@ -14,6 +14,9 @@
  * kernel's rule list against what was meant. See README.md, "Audit rules and
  * kernel settings", for the order of rules and fields. */
 
+/* The audit key on every rule fsmon loads, the one definition of it: the
+ * rules carry it, the capture keeps only events with it, and the loader
+ * recognises fsmon's rules in the kernel's list by it. */
 #define AUDIT_RULES_KEY "fsmon"
 #define AUDIT_RULE_FIELDS_MAX 4
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/action-json.h"
+#include "core/audit-rules.h"
 #include "fsmonctl/fsmonctl.h"
 #include "store/key.h"
 #include "core/ledger.h"
@@ -84,7 +85,7 @@ static void help(void) {
                "               without --plain or --key, a random key for this run\n"
                "  --no-ids     leave out ppid, auid, uid and comm\n"
                "  --audit-key KEY  only system call events with this audit key (fsmond\n"
-               "               uses \"fsmon\"); others on a shared log are passed over\n"
+               "               uses \"" AUDIT_RULES_KEY "\"); others on a shared log are passed over\n"
                "  -h, --help   show this help\n");
 }
 

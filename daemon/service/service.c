@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "audit/audit-rules-load.h"
+#include "core/audit-rules.h"
 #include "service/capture.h"
 #include "core/config.h"
 #include "shared/fileio.h"
@@ -23,7 +24,6 @@
 #include "service/upload-manager.h"
 
 #define STATS_USEC (1000U * 1000U)
-#define AUDIT_KEY "fsmon"
 
 struct Service {
         Manager *manager;
@@ -289,7 +289,7 @@ void service_start(Service *s) {
         co = (CaptureOptions) {
                 .state_dir_fd = s->state_fd,
                 .audit_log_dir = c->audit_log_dir,
-                .audit_key = AUDIT_KEY,
+                .audit_key = AUDIT_RULES_KEY,
                 .tracker = {
                         .path_filter = path_is_monitored,
                         .path_filter_userdata = s,
