@@ -226,8 +226,7 @@ static int method_upload(sd_bus_message *message, void *userdata, sd_bus_error *
         return 1;
 }
 
-void bus_manager_reply_upload(sd_bus_message *request, UploadResult result,
-                              uint32_t segments, uint64_t bytes, const char *message) {
+const char *bus_manager_upload_error_name(UploadResult result) {
         static const char *const names[_MANAGER_UPLOAD_RESULT_MAX] = {
                 [MANAGER_UPLOAD_WRONG_PASSWORD]    = FSMON_ERROR_WRONG_PASSWORD,
                 [MANAGER_UPLOAD_HOST_KEY_MISMATCH] = FSMON_ERROR_HOST_KEY_MISMATCH,
@@ -236,12 +235,18 @@ void bus_manager_reply_upload(sd_bus_message *request, UploadResult result,
                 [MANAGER_UPLOAD_FAILED]            = FSMON_ERROR_UPLOAD_FAILED,
         };
 
+        if (result == MANAGER_UPLOAD_SUCCESS)
+                return NULL;
+        return result > 0 && result < _MANAGER_UPLOAD_RESULT_MAX ? names[result] : FSMON_ERROR_UPLOAD_FAILED;
+}
+
+void bus_manager_reply_upload(sd_bus_message *request, UploadResult result,
+                              uint32_t segments, uint64_t bytes, const char *message) {
         if (result == MANAGER_UPLOAD_SUCCESS) {
                 (void) sd_bus_reply_method_return(request, "ut", segments, bytes);
                 return;
         }
-        (void) sd_bus_reply_method_errorf(request,
-                                          result > 0 && result < _MANAGER_UPLOAD_RESULT_MAX ? names[result] : FSMON_ERROR_UPLOAD_FAILED,
+        (void) sd_bus_reply_method_errorf(request, bus_manager_upload_error_name(result),
                                           "%s", message ?: manager_upload_result_to_string(result) ?: "Upload failed.");
 }
 

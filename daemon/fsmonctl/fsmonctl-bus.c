@@ -20,13 +20,11 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus/bus-names.h"
 #include "fsmonctl/fsmonctl-bus.h"
 #include "fsmonctl/fsmonctl.h"
 #include "shared/log.h"
 
-#define BUS_NAME "org.fsmon1"
-#define BUS_PATH "/org/fsmon1"
-#define BUS_INTERFACE "org.fsmon1.Manager"
 #define PASSWORD_MAX 1024U
 
 /* One message per error: the daemon's named errors and the bus's own. */
@@ -48,27 +46,19 @@ static int bus_error_to_exit(const sd_bus_error *e, const char *what) {
                   NULL },
                 { SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED, FSMONCTL_EXIT_DENIED,
                   NULL },
-                { "org.fsmon1.Error.WrongPassword",   FSMONCTL_EXIT_WRONG_PASSWORD,
+                { FSMON_ERROR_WRONG_PASSWORD,       FSMONCTL_EXIT_WRONG_PASSWORD,
                   "Wrong upload password." },
-                { "org.fsmon1.Error.RateLimited",     FSMONCTL_EXIT_TRY_LATER,
+                { FSMON_ERROR_RATE_LIMITED,         FSMONCTL_EXIT_TRY_LATER,
                   "Too many wrong passwords; try again later." },
-                { "org.fsmon1.Error.Busy",            FSMONCTL_EXIT_TRY_LATER,
+                { FSMON_ERROR_BUSY,                 FSMONCTL_EXIT_TRY_LATER,
                   "fsmond is busy (an upload is running); try again later." },
-                { "org.fsmon1.Error.NotConfigured",   FSMONCTL_EXIT_NOT_CONFIGURED,
+                { FSMON_ERROR_NOT_CONFIGURED,       FSMONCTL_EXIT_NOT_CONFIGURED,
                   "Uploading is not configured on this machine ([upload] in /etc/fsmon/fsmon.conf)." },
-                { "org.fsmon1.Error.HostKeyMismatch", FSMONCTL_EXIT_UPLOAD_FAILED,
+                { FSMON_ERROR_HOST_KEY_MISMATCH,    FSMONCTL_EXIT_UPLOAD_FAILED,
                   "The server's host key does not match the pinned known_hosts file: nothing was sent." },
-                { "org.fsmon1.Error.ConnectionFailed", FSMONCTL_EXIT_UPLOAD_FAILED,
+                { FSMON_ERROR_CONNECTION_FAILED,    FSMONCTL_EXIT_UPLOAD_FAILED,
                   NULL },
-                { "org.fsmon1.Error.UploadFailed",    FSMONCTL_EXIT_UPLOAD_FAILED,
-                  NULL },
-                { "org.fsmon1.Error.Timeout",         FSMONCTL_EXIT_UPLOAD_FAILED,
-                  NULL },
-                { "org.fsmon1.Error.RemoteDiskFull",  FSMONCTL_EXIT_UPLOAD_FAILED,
-                  NULL },
-                { "org.fsmon1.Error.PermissionDenied", FSMONCTL_EXIT_UPLOAD_FAILED,
-                  NULL },
-                { "org.fsmon1.Error.Cancelled",       FSMONCTL_EXIT_UPLOAD_FAILED,
+                { FSMON_ERROR_UPLOAD_FAILED,        FSMONCTL_EXIT_UPLOAD_FAILED,
                   NULL },
         };
 
@@ -322,7 +312,7 @@ int verb_status(int argc, char *argv[]) {
         if (r != 0)
                 return r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "GetStatus", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, FSMON_BUS_NAME, FSMON_BUS_PATH, FSMON_BUS_INTERFACE, "GetStatus", &error, &reply, NULL);
         if (r < 0)
                 return bus_error_to_exit(&error, "read the status");
 
@@ -585,7 +575,7 @@ int verb_upload(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Upload");
+        r = sd_bus_message_new_method_call(bus, &call, FSMON_BUS_NAME, FSMON_BUS_PATH, FSMON_BUS_INTERFACE, "Upload");
         if (r >= 0)
                 /* sd-bus zeroes the message's memory when it is freed. */
                 r = sd_bus_message_sensitive(call);
@@ -610,7 +600,7 @@ int verb_upload(int argc, char *argv[]) {
         u.progress_bar = isatty(STDERR_FILENO);
 
         /* Progress signals only from the daemon that owns the name. */
-        r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "UploadProgress", on_progress, &u);
+        r = sd_bus_match_signal(bus, NULL, FSMON_BUS_NAME, FSMON_BUS_PATH, FSMON_BUS_INTERFACE, "UploadProgress", on_progress, &u);
         if (r < 0) {
                 log_error_errno(r, "Cannot subscribe to upload progress: %m");
                 return EXIT_FAILURE;

@@ -790,34 +790,6 @@ finish:
         return r;
 }
 
-const char *upload_result_to_error_name(int r) {
-        switch (r) {
-        case 0:
-                return NULL;
-        case UPLOAD_HOST_KEY_MISMATCH:
-                return "org.fsmon1.Error.HostKeyMismatch";
-        case UPLOAD_WRONG_PASSWORD:
-                return "org.fsmon1.Error.WrongPassword";
-        case UPLOAD_NOT_CONFIGURED:
-                return "org.fsmon1.Error.NotConfigured";
-        case -ETIMEDOUT:
-                return "org.fsmon1.Error.Timeout";
-        case -ECONNREFUSED:
-        case -ENETUNREACH:
-        case -EHOSTUNREACH:
-        case -ECONNRESET:
-                return "org.fsmon1.Error.ConnectionFailed";
-        case -ENOSPC:
-                return "org.fsmon1.Error.RemoteDiskFull";
-        case -EACCES:
-                return "org.fsmon1.Error.PermissionDenied";
-        case -ECANCELED:
-                return "org.fsmon1.Error.Cancelled";
-        default:
-                return "org.fsmon1.Error.UploadFailed";
-        }
-}
-
 const char *upload_result_to_string(int r) {
         switch (r) {
         case 0:

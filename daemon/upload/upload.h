@@ -62,8 +62,9 @@ typedef struct UploadConfig {
         unsigned requests_in_flight;    /* 0: default */
 } UploadConfig;
 
-/* Outcomes that are not errno values; they map to the contract's D-Bus
- * errors (upload_result_to_error_name()). */
+/* Outcomes that are not errno values; fsmond maps them and the errno values
+ * to the contract's D-Bus errors (service/upload-manager.c,
+ * bus/bus-manager.c). */
 enum {
         UPLOAD_HOST_KEY_MISMATCH = 1,   /* unknown, changed or other-type host key */
         UPLOAD_WRONG_PASSWORD,          /* the server refused the password */
@@ -129,10 +130,6 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
                const UploadCallbacks *cb, void *userdata,
                UploadCancel *cancel, UploadReport *ret_report);
 
-/* "org.fsmon1.Error.HostKeyMismatch", "...WrongPassword", "...NotConfigured",
- * and for errno values "...Timeout", "...ConnectionFailed", "...RemoteDiskFull",
- * "...PermissionDenied", "...Cancelled", "...UploadFailed"; NULL for 0. */
-const char *upload_result_to_error_name(int r);
 /* A short description of r ("host key mismatch", "remote disk full", ...). */
 const char *upload_result_to_string(int r);
 

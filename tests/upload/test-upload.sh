@@ -205,7 +205,7 @@ wait "$driver_pid"
 took=$((SECONDS - start))
 for p in $stopped; do kill -CONT "$p" 2>/dev/null; done
 if [ -n "$stopped" ] && [ "$(field result "$t/out")" = ETIMEDOUT ] &&
-   [ "$(field error "$t/out")" = org.fsmon1.Error.Timeout ] && [ "$took" -le 15 ] &&
+   [ "$(field error "$t/out")" = org.fsmon1.Error.ConnectionFailed ] && [ "$took" -le 15 ] &&
    [ "$(snapshot "$t/spool")" = "$before_local" ]; then
         pass "stalled server: $(field message "$t/out") (after ${took}s), spool intact"
 else
@@ -244,7 +244,7 @@ printf '%s\n' "$UP_PASSWORD" | "$driver" --host 127.0.0.1 --port "$port" --user 
         --spool "$t/spool" >"$t/out-mute" 2>&1
 took=$((SECONDS - start))
 kill "$mute_pid" 2>/dev/null; wait "$mute_pid" 2>/dev/null
-if [ "$(field result "$t/out-mute")" = ETIMEDOUT ] && [ "$(field error "$t/out-mute")" = org.fsmon1.Error.Timeout ] &&
+if [ "$(field result "$t/out-mute")" = ETIMEDOUT ] && [ "$(field error "$t/out-mute")" = org.fsmon1.Error.ConnectionFailed ] &&
    [ "$took" -le 10 ] && [ "$(snapshot "$t/spool")" = "$before_local" ]; then
         pass "mute server: $(field message "$t/out-mute") (after ${took}s)"
 else
@@ -283,7 +283,7 @@ for id in host6a host6b; do
         run "$t/out-$id" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --remote-dir "$UP_DIR/locked" \
                 --host-id "$id" --spool "$t/spool"
         if [ "$(field result "$t/out-$id")" = EACCES ] &&
-           [ "$(field error "$t/out-$id")" = org.fsmon1.Error.PermissionDenied ] &&
+           [ "$(field error "$t/out-$id")" = org.fsmon1.Error.UploadFailed ] &&
            grep -q '^message permission denied' "$t/out-$id" &&
            [ "$(snapshot "$t/spool")" = "$before_local" ] && ! grep -q '^delivered ' "$t/out-$id"; then
                 pass "unwritable remote dir ($id): $(field message "$t/out-$id")"
@@ -307,7 +307,7 @@ mkdir -p "$UP_REMOTE/host7"
 if mount -t tmpfs -o size=1m,mode=0750,uid="$(id -u "$UP_USER")" fsmon-test "$UP_REMOTE/host7" 2>/dev/null; then
         run "$t/out" "$UP_PASSWORD" --known-hosts "$UP_KNOWN_HOSTS" --host-id host7 --spool "$t/spool"
         if [ "$(field result "$t/out")" = ENOSPC ] &&
-           [ "$(field error "$t/out")" = org.fsmon1.Error.RemoteDiskFull ] &&
+           [ "$(field error "$t/out")" = org.fsmon1.Error.UploadFailed ] &&
            [ "$(grep -c '^delivered ' "$t/out")" = 1 ] && [ "$(ls "$t/spool")" = seg-000000000002.jsonl.zst ] &&
            [ -z "$(find "$UP_REMOTE/host7" -name '*.part')" ]; then
                 pass "remote disk full: $(field message "$t/out")"

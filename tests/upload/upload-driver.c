@@ -27,6 +27,8 @@
 #include <sodium.h>
 
 #include "shared/macro.h"
+#include "bus/bus-manager.h"
+#include "service/upload-manager.h"
 #include "upload/upload.h"
 
 typedef struct Driver {
@@ -266,7 +268,8 @@ int main(int argc, char *argv[]) {
          * socket given to libssh is ours to close). */
         printf("fds_leaked %d\n", count_fds() - fds_before);
         printf("result %s\n", result_name(d.result));
-        printf("error %s\n", upload_result_to_error_name(d.result) ?: "none");
+        /* The D-Bus error fsmond answers Upload() with for this outcome. */
+        printf("error %s\n", bus_manager_upload_error_name(upload_result_to_manager(d.result)) ?: "none");
         printf("message %s\n", d.report.message);
         printf("stats delivered=%u present=%u bytes_delivered=%" PRIu64 " bytes_sent=%" PRIu64
                " bytes_total=%" PRIu64 " seconds=%.3f progress_calls=%u\n",
