@@ -35,9 +35,13 @@ static int bus_error_to_exit(const sd_bus_error *e, const char *what) {
                 const char *text;
         } table[] = {
                 { SD_BUS_ERROR_SERVICE_UNKNOWN,   FSMONCTL_EXIT_NO_DAEMON,
-                  "fsmond is not running (nobody owns org.fsmon1 on the system bus)." },
+                  "fsmond is not running (nobody owns org.fsmon1 on the system bus); start it: "
+                  "systemctl start fsmon (or fsmond in a shell of its own; tools/run.sh does that "
+                  "from a source tree)." },
                 { SD_BUS_ERROR_NAME_HAS_NO_OWNER, FSMONCTL_EXIT_NO_DAEMON,
-                  "fsmond is not running (nobody owns org.fsmon1 on the system bus)." },
+                  "fsmond is not running (nobody owns org.fsmon1 on the system bus); start it: "
+                  "systemctl start fsmon (or fsmond in a shell of its own; tools/run.sh does that "
+                  "from a source tree)." },
                 { SD_BUS_ERROR_NO_REPLY,          FSMONCTL_EXIT_NO_DAEMON,
                   "fsmond did not answer." },
                 { SD_BUS_ERROR_DISCONNECTED,      FSMONCTL_EXIT_NO_DAEMON,
@@ -85,7 +89,18 @@ static int bus_connect(sd_bus **ret) {
 
         r = sd_bus_open_system(ret);
         if (r < 0) {
-                log_error_errno(r, "Cannot connect to the system bus: %m");
+                const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+
+                /* The bus itself is missing (no dbus-daemon or dbus-broker):
+                 * say so, and what to start, not only the socket's errno. */
+                if (r == -ENOENT || r == -ECONNREFUSED)
+                        log_error_errno(r, "No system bus: nothing listens on %s (%m). fsmond serves its "
+                                  "status on the D-Bus system bus; start one (systemctl start dbus, or "
+                                  "without systemd: mkdir -p /run/dbus && dbus-daemon --system), then "
+                                  "fsmond (systemctl start fsmon, or fsmond in a shell of its own).",
+                                  address ?: "/run/dbus/system_bus_socket");
+                else
+                        log_error_errno(r, "Cannot connect to the system bus: %m");
                 return FSMONCTL_EXIT_NO_DAEMON;
         }
         return 0;
@@ -292,7 +307,7 @@ int verb_status(int argc, char *argv[]) {
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'j':
                         json = true;
@@ -301,6 +316,7 @@ int verb_status(int argc, char *argv[]) {
                         status_help();
                         return EXIT_SUCCESS;
                 default:
+                        (void) log_getopt_error(c, argv, "fsmonctl status");
                         return FSMONCTL_EXIT_USAGE;
                 }
         if (optind < argc) {
@@ -536,12 +552,13 @@ int verb_upload(int argc, char *argv[]) {
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         upload_help();
                         return EXIT_SUCCESS;
                 default:
+                        (void) log_getopt_error(c, argv, "fsmonctl upload");
                         return FSMONCTL_EXIT_USAGE;
                 }
         if (optind < argc) {

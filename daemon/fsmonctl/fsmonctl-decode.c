@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/action-json.h"
+#include "core/action-text.h"
 #include "core/audit-rules.h"
 #include "fsmonctl/fsmonctl.h"
 #include "store/key.h"
@@ -22,6 +23,8 @@
 typedef struct DecodeOutput {
         int fd;
         CharBuffer buf;
+        bool text;                      /* --format text */
+        ActionTextOptions text_options;
 } DecodeOutput;
 
 static int output_flush(DecodeOutput *o) {
@@ -44,12 +47,21 @@ static int on_record(const char *record, size_t len, const Action *a, void *user
         DecodeOutput *o = userdata;
         int r;
 
-        r = char_buffer_reserve(&o->buf, len + 1);
-        if (r < 0)
-                return r;
-        memcpy(o->buf.data + o->buf.len, record, len);
-        o->buf.len += len;
-        o->buf.data[o->buf.len++] = '\n';
+        if (o->text) {
+                r = action_text_append(&o->buf, a, &o->text_options);
+                if (r >= 0)
+                        r = char_buffer_reserve(&o->buf, 1);
+                if (r < 0)
+                        return r;
+                o->buf.data[o->buf.len++] = '\n';
+        } else {
+                r = char_buffer_reserve(&o->buf, len + 1);
+                if (r < 0)
+                        return r;
+                memcpy(o->buf.data + o->buf.len, record, len);
+                o->buf.len += len;
+                o->buf.data[o->buf.len++] = '\n';
+        }
         if (o->buf.len >= OUT_FLUSH)
                 return output_flush(o);
         return 0;
@@ -76,7 +88,7 @@ static int feed_fd(Ledger *l, int fd, const char *name, char *chunk) {
 }
 
 static void help(void) {
-        printf("Usage: fsmonctl decode [--plain | --key FILE] [FILE...]\n\n"
+        printf("Usage: fsmonctl decode [--plain | --key FILE] [--format json|text] [FILE...]\n\n"
                "Turns audit log text (auditd's RAW or ENRICHED format) into file actions,\n"
                "one JSON object per line, on standard output. Reads standard input when no\n"
                "FILE is given; several FILEs are one stream (e.g. audit.log.1 audit.log).\n\n"
@@ -86,6 +98,8 @@ static void help(void) {
                "  --no-ids     leave out ppid, auid, uid and comm\n"
                "  --audit-key KEY  only system call events with this audit key (fsmond\n"
                "               uses \"" AUDIT_RULES_KEY "\"); others on a shared log are passed over\n"
+               "  --format FORMAT  json (default: the record format) or text (a short\n"
+               "               line per action for a person; columns may change)\n"
                "  -h, --help   show this help\n");
 }
 
@@ -95,6 +109,7 @@ int verb_decode(int argc, char *argv[]) {
                 { "key",    required_argument, NULL, 'k' },
                 { "no-ids", no_argument,       NULL, 'n' },
                 { "audit-key", required_argument, NULL, 'a' },
+                { "format", required_argument, NULL, 'f' },
                 { "help",   no_argument,       NULL, 'h' },
                 {}
         };
@@ -109,7 +124,7 @@ int verb_decode(int argc, char *argv[]) {
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'p':
                         plain = true;
@@ -123,10 +138,21 @@ int verb_decode(int argc, char *argv[]) {
                 case 'a':
                         audit_key = optarg;
                         break;
+                case 'f':
+                        if (strcmp(optarg, "text") == 0)
+                                out.text = true;
+                        else if (strcmp(optarg, "json") == 0)
+                                out.text = false;
+                        else {
+                                log_error("--format wants json or text, not '%s'; see 'fsmonctl decode --help'.", optarg);
+                                return FSMONCTL_EXIT_USAGE;
+                        }
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
                 default:
+                        (void) log_getopt_error(c, argv, "fsmonctl decode");
                         return FSMONCTL_EXIT_USAGE;
                 }
         if (plain && key_file) {
@@ -153,6 +179,7 @@ int verb_decode(int argc, char *argv[]) {
         }
 
         lo.pseudonymizer = pseudonymizer;
+        out.text_options.pseudonymizer = pseudonymizer;
         lo.tracker.with_ids = ids;
         lo.audit_key = audit_key;
         r = ledger_new(&lo, on_record, &out, &ledger);

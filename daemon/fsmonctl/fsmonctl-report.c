@@ -59,7 +59,7 @@ int verb_report(int argc, char *argv[]) {
         char *end;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "f:n:j:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":f:n:j:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         r = report_format_from_string(optarg);
@@ -100,6 +100,7 @@ int verb_report(int argc, char *argv[]) {
                         report_help();
                         return EXIT_SUCCESS;
                 default:
+                        (void) log_getopt_error(c, argv, "fsmonctl report");
                         return FSMONCTL_EXIT_USAGE;
                 }
 

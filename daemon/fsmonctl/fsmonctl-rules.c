@@ -45,7 +45,7 @@ int verb_rules(int argc, char *argv[]) {
         bool load = false, check = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         path = optarg;
@@ -60,6 +60,7 @@ int verb_rules(int argc, char *argv[]) {
                         help();
                         return EXIT_SUCCESS;
                 default:
+                        (void) log_getopt_error(c, argv, "fsmonctl rules");
                         return FSMONCTL_EXIT_USAGE;
                 }
         if (load && check) {

@@ -35,7 +35,9 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        log_set_prefix("fsmonctl");
+        /* Messages name the program as it is called ("fsmonctl"), not the
+         * path that was typed (build/daemon/fsmonctl/fsmonctl). */
+        log_set_prefix(program_invocation_short_name);
         /* A closed pipe is an error to handle (EPIPE), not a reason to die. */
         signal(SIGPIPE, SIG_IGN);
 
@@ -48,13 +50,17 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
         if (strcmp(argv[1], "--version") == 0) {
-                printf("fsmon %s\n", FSMON_VERSION);
+                /* The same form for both programs (README, "Versions"). */
+                printf("fsmonctl %s\n", FSMON_VERSION);
                 return EXIT_SUCCESS;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(argv[1], verbs[i].name) == 0)
                         return verbs[i].run(argc - 1, argv + 1);
 
-        log_error("Unknown command '%s'; see 'fsmonctl --help'.", argv[1]);
+        if (argv[1][0] == '-')
+                log_error("unrecognized option '%s'; see 'fsmonctl --help'.", argv[1]);
+        else
+                log_error("unknown command '%s'; see 'fsmonctl --help'.", argv[1]);
         return FSMONCTL_EXIT_USAGE;
 }

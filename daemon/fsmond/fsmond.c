@@ -17,6 +17,7 @@
 static const char *arg_config = NULL;
 static bool arg_load_rules = true;
 static bool arg_echo = false;
+static CaptureEcho arg_echo_format = CAPTURE_ECHO_JSON;
 
 static void help(void) {
         printf("Usage: fsmond [OPTIONS]\n"
@@ -26,7 +27,10 @@ static void help(void) {
                "\n"
                "  -c, --config FILE   read FILE instead of /etc/fsmon/fsmon.conf\n"
                "  -d, --debug         log debug messages\n"
-               "      --echo          also print each record on standard output\n"
+               "      --echo[=FORMAT] also print each record on standard output: json\n"
+               "                      (default, the spooled record), text (a line per\n"
+               "                      action for a person) or plain (text with the\n"
+               "                      file names of the audit log, for a local terminal)\n"
                "      --no-load-rules only check that fsmon's audit rules are loaded\n"
                "                      (the unit loads them outside the sandbox)\n"
                "  -h, --help          show this help\n"
@@ -41,12 +45,12 @@ static int parse_argv(int argc, char *argv[]) {
                 { "help",    no_argument,       NULL, 'h'         },
                 { "version", no_argument,       NULL, ARG_VERSION },
                 { "no-load-rules", no_argument, NULL, ARG_NO_LOAD_RULES },
-                { "echo",    no_argument,       NULL, ARG_ECHO    },
+                { "echo",    optional_argument, NULL, ARG_ECHO    },
                 {}
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "c:dh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":c:dh", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         arg_config = optarg;
@@ -59,6 +63,16 @@ static int parse_argv(int argc, char *argv[]) {
                         return 0;
                 case ARG_ECHO:
                         arg_echo = true;
+                        if (!optarg || strcmp(optarg, "json") == 0)
+                                arg_echo_format = CAPTURE_ECHO_JSON;
+                        else if (strcmp(optarg, "text") == 0)
+                                arg_echo_format = CAPTURE_ECHO_TEXT;
+                        else if (strcmp(optarg, "plain") == 0)
+                                arg_echo_format = CAPTURE_ECHO_TEXT_PLAIN;
+                        else {
+                                log_error("--echo wants json, text or plain, not '%s'; see 'fsmond --help'.", optarg);
+                                return -EINVAL;
+                        }
                         break;
                 case ARG_NO_LOAD_RULES:
                         arg_load_rules = false;
@@ -67,11 +81,11 @@ static int parse_argv(int argc, char *argv[]) {
                         printf("fsmond %s\n", FSMON_VERSION);
                         return 0;
                 default:
-                        return -EINVAL;
+                        return log_getopt_error(c, argv, "fsmond");
                 }
 
         if (optind < argc) {
-                log_error("Unexpected argument: %s", argv[optind]);
+                log_error("unexpected argument '%s'; see 'fsmond --help'.", argv[optind]);
                 return -EINVAL;
         }
         return 1;
@@ -82,7 +96,7 @@ int main(int argc, char *argv[]) {
         _cleanup_(service_freep) Service *service = NULL;
         int r;
 
-        log_set_prefix("fsmond");
+        log_set_prefix(program_invocation_short_name);
 
         r = parse_argv(argc, argv);
         if (r <= 0)
@@ -102,7 +116,7 @@ int main(int argc, char *argv[]) {
 
         /* Config, key, spool, capture, reload and upload attach here. */
         r = service_new(m, &(ServiceOptions) { .config_path = arg_config, .load_rules = arg_load_rules,
-                                           .echo = arg_echo },
+                                           .echo = arg_echo, .echo_format = arg_echo_format },
                         &service);
         if (r < 0)
                 return EXIT_FAILURE;

@@ -15,6 +15,7 @@
 #include "audit/audit-netlink.h"
 #include "service/capture.h"
 #include "store/checkpoint.h"
+#include "core/action-text.h"
 #include "core/ledger.h"
 #include "shared/log.h"
 #include "audit/proc-fd.h"
@@ -93,6 +94,7 @@ struct Capture {
         size_t stash_len, stash_size;
 
         CaptureStats stats;
+        CharBuffer echo_buf;            /* fsmond --echo=text */
 };
 
 static void *mfree_ptr(void *p) {
@@ -107,13 +109,23 @@ static int on_record(const char *record, size_t len, const Action *a, void *user
         r = spool_append_encoded(c->o.spool, record, len, a->serial);
         if (r < 0)
                 return r;
-        if (c->o.echo_fd >= 0) {
+        if (c->o.echo_fd >= 0 && c->o.echo_format == CAPTURE_ECHO_JSON) {
                 struct iovec iov[2] = {
                         { .iov_base = (void *) record, .iov_len = len },
                         { .iov_base = (void *) "\n", .iov_len = 1 },
                 };
                 /* Best effort: a slow terminal must not stall the capture. */
                 (void) writev(c->o.echo_fd, iov, 2);
+        } else if (c->o.echo_fd >= 0) {
+                ActionTextOptions to = {
+                        .pseudonymizer = c->o.echo_format == CAPTURE_ECHO_TEXT ? c->o.pseudonymizer : NULL,
+                };
+
+                c->echo_buf.len = 0;
+                if (action_text_append(&c->echo_buf, a, &to) >= 0 && char_buffer_reserve(&c->echo_buf, 1) >= 0) {
+                        c->echo_buf.data[c->echo_buf.len++] = '\n';
+                        (void) write(c->o.echo_fd, c->echo_buf.data, c->echo_buf.len);
+                }
         }
         if (r == 0)
                 c->stats.actions++;
@@ -585,6 +597,7 @@ Capture *capture_free(Capture *c) {
         free(c->audit_key);
         free(c->buf);
         free(c->stash);
+        char_buffer_done(&c->echo_buf);
         free(c);
         return NULL;
 }

@@ -22,6 +22,16 @@
 
 typedef struct Capture Capture;
 
+/* What fsmond --echo prints: the record as spooled (JSON), or a line for a
+ * person (core/action-text.h) with the spooled (pseudonymised) or the plain
+ * path. Plain names are what the audit log holds; only for a terminal of
+ * the machine's own administrator. */
+typedef enum CaptureEcho {
+        CAPTURE_ECHO_JSON,
+        CAPTURE_ECHO_TEXT,
+        CAPTURE_ECHO_TEXT_PLAIN,
+} CaptureEcho;
+
 typedef struct CaptureOptions {
         int state_dir_fd;               /* the checkpoint lives here */
         const char *audit_log_dir;      /* auditd's logs; NULL: no backfill */
@@ -31,6 +41,7 @@ typedef struct CaptureOptions {
         Pseudonymizer *pseudonymizer;   /* borrowed */
         Spool *spool;                   /* borrowed */
         int echo_fd;                    /* >= 0: each record also goes here (fsmond --echo) */
+        CaptureEcho echo_format;
 } CaptureOptions;
 
 typedef struct CaptureStats {

@@ -298,6 +298,7 @@ void service_start(Service *s) {
                 .pseudonymizer = s->pseudonymizer,
                 .spool = s->spool,
                 .echo_fd = s->o.echo ? STDOUT_FILENO : -1,
+                .echo_format = s->o.echo_format,
         };
         r = capture_new(&co, s->manager->event, &s->capture);
         if (r >= 0)

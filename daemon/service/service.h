@@ -5,6 +5,7 @@
 
 #include "shared/macro.h"
 #include "bus/manager.h"
+#include "service/capture.h"
 
 /* What fsmond does besides serving the bus: the config, the key, the spool,
  * the audit rules, the live capture and the uploader, attached to the
@@ -16,6 +17,7 @@ typedef struct ServiceOptions {
         const char *config_path;        /* NULL: CONFIG_DEFAULT_PATH */
         bool load_rules;                /* false: rules are loaded by another unit (fsmon-rules) */
         bool echo;                      /* also print each record on stdout */
+        CaptureEcho echo_format;
 } ServiceOptions;
 
 /* Loads the config, opens the state directory, the key and the spool.

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,4 +61,16 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         (void) line;
         errno = saved;
         return -error;
+}
+
+int log_getopt_error(int c, char *const argv[], const char *help_command) {
+        const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+        if (c == ':')
+                log_error("option '%s' needs a value; see '%s --help'.", arg, help_command);
+        else if (optopt != 0 && !(arg[0] == '-' && arg[1] == '-'))
+                log_error("unknown option '-%c'; see '%s --help'.", optopt, help_command);
+        else
+                log_error("unrecognized option '%s'; see '%s --help'.", arg, help_command);
+        return -EINVAL;
 }

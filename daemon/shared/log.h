@@ -36,3 +36,12 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_error_errno(e, ...)   log_full_errno(LOG_ERR, (e), __VA_ARGS__)
 
 #define log_oom() log_error_errno(ENOMEM, "Out of memory.")
+
+/* One style for every program's usage errors. Parsers call getopt_long()
+ * with an optstring that starts with ':' (no messages of getopt's own, which
+ * would be prefixed with argv[0] as typed, e.g. "build/daemon/fsmond/fsmond:"
+ * or a verb's "decode:"), and hand its '?' or ':' here. Logs, with the
+ * program's short name as prefix, e.g.
+ *   fsmonctl: unrecognized option '--x'; see 'fsmonctl decode --help'.
+ * help_command: what to suggest ("fsmonctl decode"). Returns -EINVAL. */
+int log_getopt_error(int c, char *const argv[], const char *help_command);

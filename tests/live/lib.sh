@@ -1,7 +1,11 @@
 # Shared by the live tests: a private auditd, rules for one login uid, fsmond
 # on temporary directories. Everything is undone by live_cleanup (trap it).
 # Callers hold /tmp/fsmon-audit.lock (kernel audit state is global):
-# live_begin takes it; bench/live takes it itself.
+# live_begin takes it through tests/lib/audit-lock.sh (a timeout, then a
+# failure naming the holder); bench/live takes it itself.
+
+# shellcheck source=tests/lib/audit-lock.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/audit-lock.sh"
 
 live_auditd_pid=
 live_fsmond_pid=
@@ -24,8 +28,9 @@ live_begin() {
         command -v auditd >/dev/null && command -v auditctl >/dev/null || { echo "needs auditd"; return 77; }
         trap 'exit 143' TERM
         trap 'exit 130' INT
-        exec 9>/tmp/fsmon-audit.lock
-        flock 9
+        # The live tests' meson timeout is 900 s; their work takes up to
+        # 5 minutes on a busy 2-core machine (README, "Tests").
+        audit_lock_take "${FSMON_AUDIT_LOCK_WAIT:-420}" 9 || return 1
 
         dir=$(mktemp -d /tmp/fsmon-live.XXXXXX) || return 1
         live_tmp+=("$dir")
@@ -82,6 +87,7 @@ EOC
                 echo "live: auditd did not start:" >&2; cat "$dir/auditd.out" >&2
                 return 1
         fi
+        fd_check "$live_auditd_pid" auditd || return 1
 }
 
 # live_rules_load FSMONCTL DIR: the rules fsmond's config renders (fsmonctl
@@ -127,11 +133,12 @@ live_start_fsmond() {
         "$fsmond" --config "$dir/fsmon.conf" --no-load-rules >>"$dir/fsmond.log" 2>&1 9>&- &
         live_fsmond_pid=$!
         for _ in $(seq 100); do
-                grep -q "Read back\|Following" "$dir/fsmond.log" 2>/dev/null && return 0
+                grep -q "Read back\|Following" "$dir/fsmond.log" 2>/dev/null && break
                 kill -0 "$live_fsmond_pid" 2>/dev/null || { cat "$dir/fsmond.log" >&2; return 1; }
                 sleep 0.1
         done
-        return 0
+        # Neither the audit lock nor one of our pipes in the daemon.
+        fd_check "$live_fsmond_pid" fsmond
 }
 
 live_stop_fsmond() {

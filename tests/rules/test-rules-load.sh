@@ -23,8 +23,10 @@ for t in auditctl augenrules unshare mount flock sha256sum; do
 done
 augenrules_bin=$(command -v augenrules)
 
-exec 9>/tmp/fsmon-audit.lock
-flock 9
+# shellcheck source=tests/lib/audit-lock.sh
+. "$(dirname "$0")/../lib/audit-lock.sh"
+# The meson timeout is 180 s; the work takes about 20 s on a busy machine.
+audit_lock_take "${FSMON_AUDIT_LOCK_WAIT:-120}" 9 || fail "see above"
 
 auditctl -s >/dev/null 2>&1 || skip "no kernel audit here"
 status() { auditctl -s | awk -v k="$1" '$1 == k { print $2 }'; }
