@@ -37,6 +37,7 @@ struct AuditDecoder {
         /* The start of a line whose end has not arrived yet. */
         char *partial;
         size_t n_partial;
+        char *crlf_line;        /* a CRLF line, fed without its '\r' */
         bool discarding;        /* inside an overlong line: drop until '\n' */
 
         AuditLineFilter filter;
@@ -301,6 +302,35 @@ static bool parse_syscall_record(auparse_state_t *au, AuditEvent *ev) {
         return !bad;
 }
 
+static bool parse_mmap_record(auparse_state_t *au, AuditEvent *ev) {
+        bool bad = false, have_fd = false;
+
+        if (auparse_first_field(au) <= 0)
+                return false;
+        do {
+                const char *n = auparse_get_field_name(au), *v = auparse_get_field_str(au);
+                uint64_t u = 0;
+
+                if (!n || !v)
+                        continue;
+                if (strcmp(n, "fd") == 0) {
+                        bad |= parse_u64(v, 10, &u) < 0 || u > INT32_MAX;
+                        ev->mmap_fd = (int) u;
+                        have_fd = true;
+                } else if (strcmp(n, "flags") == 0) {
+                        const char *x = v;
+                        if (x[0] == '0' && (x[1] == 'x' || x[1] == 'X'))
+                                x += 2;
+                        bad |= parse_u64(x, 16, &ev->mmap_flags) < 0;
+                }
+        } while (auparse_next_field(au) > 0);
+
+        if (bad || !have_fd)
+                return false;
+        ev->has_mmap = true;
+        return true;
+}
+
 static void parse_cwd_record(auparse_state_t *au, AuditEvent *ev) {
         if (auparse_first_field(au) <= 0)
                 return;
@@ -384,10 +414,10 @@ static uint64_t open_min(AuditDecoder *d) {
 }
 
 static AuditEvent *event_copy(const AuditEvent *ev) {
-        const char *strs[4 + 2 * AUDIT_EVENT_MAX_PATHS] = {
-                ev->comm, ev->exe, ev->key, ev->cwd,
+        const char *strs[5 + 2 * AUDIT_EVENT_MAX_PATHS] = {
+                ev->comm, ev->exe, ev->key, ev->cwd, ev->node,
         };
-        size_t n = 4, total = sizeof(AuditEvent);
+        size_t n = 5, total = sizeof(AuditEvent);
         AuditEvent *c;
         char *p;
 
@@ -416,6 +446,7 @@ static AuditEvent *event_copy(const AuditEvent *ev) {
         COPY(c->exe, ev->exe);
         COPY(c->key, ev->key);
         COPY(c->cwd, ev->cwd);
+        COPY(c->node, ev->node);
         for (unsigned i = 0; i < ev->n_paths; i++) {
                 COPY(c->paths[i].name, ev->paths[i].name);
                 COPY(c->paths[i].nametype, ev->paths[i].nametype);
@@ -504,6 +535,7 @@ static void on_auparse_event(auparse_state_t *au, auparse_cb_event_t type, void 
         ev.sec = (uint64_t) ts->sec;
         ev.msec = ts->milli;
         ev.serial = ts->serial;
+        ev.node = ts->host;
 
         if (auparse_first_record(au) <= 0)
                 return;
@@ -519,6 +551,10 @@ static void on_auparse_event(auparse_state_t *au, auparse_cb_event_t type, void 
                         break;
                 case AUDIT_PATH:
                         if (!parse_path_record(au, &ev))
+                                ev.malformed = true;
+                        break;
+                case AUDIT_MMAP:
+                        if (!parse_mmap_record(au, &ev))
                                 ev.malformed = true;
                         break;
                 default:
@@ -559,6 +595,7 @@ AuditDecoder *audit_decoder_free(AuditDecoder *d) {
                 auparse_destroy(d->au);
         }
         free(d->partial);
+        free(d->crlf_line);
         for (size_t i = 0; i < d->n_held; i++)
                 free(d->held[i]);
         free(d->held);
@@ -594,8 +631,14 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                 const char *nl = memchr(p, '\n', end - p);
                 size_t n = nl - p;
                 LineInfo info;
-                bool skip = false, eoe = false;
+                bool skip = false, eoe = false, cr = false;
 
+                /* CRLF line endings (a log copied through Windows or some
+                 * collectors): the '\r' is not part of the record. */
+                if (n > 0 && p[n - 1] == '\r') {
+                        n--;
+                        cr = true;
+                }
                 d->stats.lines++;
                 if (n > AUDIT_LINE_MAX || !line_check(p, n, &info)) {
                         d->stats.malformed_lines++;
@@ -615,11 +658,21 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                         open_add(d, info.serial);
                 if ((!skip || eoe) && info.sec > d->stats.newest_sec)
                         d->stats.newest_sec = info.sec;
-                if (skip) {
+                if (skip || cr) {
                         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                                 return -EIO;
                         run = nl + 1;
                         if (eoe && feed_eoe(d, p, &info) < 0)
+                                return -EIO;
+                }
+                if (!skip && cr) {
+                        /* auparse would keep the '\r' in the last field:
+                         * feed the line with a plain '\n'. */
+                        if (!d->crlf_line && !(d->crlf_line = malloc(AUDIT_LINE_MAX + 1)))
+                                return -ENOMEM;
+                        memcpy(d->crlf_line, p, n);
+                        d->crlf_line[n] = '\n';
+                        if (auparse_feed(d->au, d->crlf_line, n + 1) < 0)
                                 return -EIO;
                 }
                 p = nl + 1;

@@ -37,6 +37,12 @@ typedef struct AuditEvent {
         const char *key;        /* raw */
 
         const char *cwd;        /* raw, from the CWD record, or NULL */
+        const char *node;       /* node= of the lines (a collector's host name), or NULL */
+
+        /* The MMAP record of an mmap of a file: its descriptor and MAP_* flags. */
+        bool has_mmap;
+        int mmap_fd;
+        uint64_t mmap_flags;
 
         unsigned n_paths;
         AuditPathRecord paths[AUDIT_EVENT_MAX_PATHS];

@@ -19,8 +19,11 @@ typedef struct Seen {
         int64_t exit;
         uint64_t a0;
         bool malformed, has_syscall;
-        char cwd[64], name[64];
+        char cwd[64], name[64], node[32];
         unsigned n_paths;
+        bool has_mmap;
+        int mmap_fd;
+        uint64_t mmap_flags;
 } Seen;
 
 static Seen seen[64];
@@ -33,7 +36,9 @@ static void on_event(const AuditEvent *ev, void *userdata) {
         assert_true(n_seen < 64);
         *s = (Seen) { .serial = ev->serial, .syscall = ev->syscall, .pid = ev->pid, .exit = ev->exit,
                       .a0 = ev->a[0], .malformed = ev->malformed, .has_syscall = ev->has_syscall,
-                      .n_paths = ev->n_paths };
+                      .n_paths = ev->n_paths, .has_mmap = ev->has_mmap, .mmap_fd = ev->mmap_fd,
+                      .mmap_flags = ev->mmap_flags };
+        snprintf(s->node, sizeof(s->node), "%s", ev->node ?: "");
         if (ev->cwd)
                 assert_int_equal(audit_value_decode(ev->cwd, s->cwd, sizeof(s->cwd), &n), 0);
         if (ev->n_paths > 0 && ev->paths[0].name)
@@ -284,6 +289,85 @@ static void test_bad_input(void **state) {
         audit_decoder_free(d);
 }
 
+/* s with every "\n" made "\r\n". */
+static char *crlf(const char *s) {
+        char *c = malloc(strlen(s) * 2 + 1), *p = c;
+
+        assert_non_null(c);
+        for (; *s; s++) {
+                if (*s == '\n')
+                        *p++ = '\r';
+                *p++ = *s;
+        }
+        *p = 0;
+        return c;
+}
+
+static void test_crlf(void **state) {
+        _cleanup_free_ char *log = crlf(EVENT(11, 2947) EVENT(12, 2947));
+        size_t n = strlen(log), cut;
+        AuditDecoder *d = decoder();
+
+        /* One chunk boundary between a '\r' and its '\n'. */
+        cut = strchr(log, '\n') - log;
+        assert_int_equal(audit_decoder_feed(d, log, cut), 0);
+        assert_int_equal(audit_decoder_feed(d, log + cut, n - cut), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 2);
+        for (unsigned i = 0; i < 2; i++) {
+                assert_false(seen[i].malformed);
+                assert_int_equal(seen[i].exit, 3);
+                assert_string_equal(seen[i].cwd, "/tmp/x");
+                assert_string_equal(seen[i].name, "a b \xc3\xa9.txt");
+        }
+        assert_int_equal(audit_decoder_get_stats(d).malformed_lines, 0);
+        audit_decoder_free(d);
+}
+
+static void test_nodes(void **state) {
+        /* A collector's log: two hosts, the same serial on both. */
+        const char *log =
+                "node=alpha " SYSCALL(11, 100, 3) "node=alpha " CWD(11)
+                "node=beta " SYSCALL(11, 100, 4) "node=beta " CWD(11)
+                "node=alpha " EOE(11) "node=beta " EOE(11);
+        AuditDecoder *d = decoder();
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 2);
+        assert_string_equal(seen[0].node, "alpha");
+        assert_int_equal(seen[0].exit, 3);
+        assert_string_equal(seen[1].node, "beta");
+        assert_int_equal(seen[1].exit, 4);
+        assert_false(seen[0].malformed || seen[1].malformed);
+        audit_decoder_free(d);
+}
+
+static void test_mmap_record(void **state) {
+        const char *log =
+                "type=SYSCALL msg=audit(1795265019.753:20): arch=c000003e syscall=9 success=yes"
+                " exit=140313006333952 a0=0 a1=c a2=1 a3=1 items=0 ppid=1 pid=5 auid=1000 uid=1000 gid=0"
+                " euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=2 comm=\"x\" exe=\"/x\" key=\"k\"\n"
+                "type=MMAP msg=audit(1795265019.753:20): fd=3 flags=0x1\n"
+                "type=EOE msg=audit(1795265019.753:20): \n"
+                "type=SYSCALL msg=audit(1795265019.753:21): arch=c000003e syscall=9 success=yes"
+                " exit=140313006333952 a0=0 a1=c a2=1 a3=1 items=0 ppid=1 pid=5 auid=1000 uid=1000 gid=0"
+                " euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=2 comm=\"x\" exe=\"/x\" key=\"k\"\n"
+                "type=MMAP msg=audit(1795265019.753:21): fd=zz flags=0x1\n"
+                "type=EOE msg=audit(1795265019.753:21): \n";
+        AuditDecoder *d = decoder();
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 2);
+        assert_true(seen[0].has_mmap);
+        assert_int_equal(seen[0].mmap_fd, 3);
+        assert_int_equal(seen[0].mmap_flags, 1);
+        assert_false(seen[0].malformed);
+        assert_true(seen[1].malformed);         /* a bad fd is not a guess */
+        audit_decoder_free(d);
+}
+
 static void test_line_validity(void **state) {
         assert_true(audit_line_is_valid("type=EOE msg=audit(1.2:3): ", 27));
         assert_true(audit_line_is_valid("node=h1 type=EOE msg=audit(1.2:3): ", 35));
@@ -296,6 +380,9 @@ static void test_line_validity(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_crlf),
+                cmocka_unit_test(test_nodes),
+                cmocka_unit_test(test_mmap_record),
                 cmocka_unit_test(test_one_event),
                 cmocka_unit_test(test_enriched),
                 cmocka_unit_test(test_split_reads),
