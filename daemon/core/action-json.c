@@ -128,6 +128,7 @@ static bool op_has_fd(ActionOp op) {
         case ACTION_OPEN: case ACTION_OPENDIR: case ACTION_READ: case ACTION_WRITE:
         case ACTION_PREAD: case ACTION_PWRITE: case ACTION_READV: case ACTION_WRITEV:
         case ACTION_PREADV: case ACTION_PWRITEV: case ACTION_LSEEK: case ACTION_CLOSE:
+        case ACTION_MMAP:
                 return true;
         default:
                 return false;
@@ -145,8 +146,39 @@ static bool op_has_transfer(ActionOp op) {
 }
 
 static bool op_has_path(ActionOp op) {
-        return op_has_fd(op) || op == ACTION_DUP || op == ACTION_EXEC;
+        switch (op) {
+        case ACTION_DUP: case ACTION_EXEC: case ACTION_RENAME: case ACTION_UNLINK:
+        case ACTION_RMDIR: case ACTION_MKDIR: case ACTION_TRUNCATE:
+                return true;
+        default:
+                return op_has_fd(op);
+        }
 }
+
+/* A path value: plain, or through the pseudonymizer; null when unknown. */
+static int put_path(CharBuffer *b, const char *key, size_t key_len, const char *path, size_t len,
+                    Pseudonymizer *p) {
+        int r;
+
+        r = char_buffer_reserve(b, key_len + 8);
+        if (r < 0)
+                return r;
+        put(b, key, key_len);
+        if (!path) {
+                PUT_LITERAL(b, "null");
+                return 0;
+        }
+        if (p) {
+                path = pseudonymizer_path(p, path, len, &len);
+                if (!path)
+                        return -ENOMEM;
+        }
+        r = json_append_string(b, path, len);
+        if (r < 0)
+                return r;
+        return char_buffer_reserve(b, 512);
+}
+#define PUT_PATH(b, key, path, len, p) put_path((b), (key), sizeof(key) - 1, (path), (len), (p))
 
 int action_json_append(CharBuffer *b, const Action *a, Pseudonymizer *p) {
         const char *op = action_op_to_string(a->op);
@@ -191,42 +223,71 @@ int action_json_append(CharBuffer *b, const Action *a, Pseudonymizer *p) {
         PUT_LITERAL(b, ",\"pid\":");
         put_u64(b, a->pid);
 
-        if (op_has_path(a->op)) {
-                PUT_LITERAL(b, ",\"path\":");
-                if (!a->path)
-                        PUT_LITERAL(b, "null");
-                else {
-                        const char *s = a->path;
-                        size_t n = a->path_len;
-
-                        if (p) {
-                                s = pseudonymizer_path(p, a->path, a->path_len, &n);
-                                if (!s)
-                                        return -ENOMEM;
-                        }
-                        r = json_append_string(b, s, n);
-                        if (r < 0)
-                                return r;
-                        r = char_buffer_reserve(b, 512);
-                        if (r < 0)
-                                return r;
-                }
+        if (a->node) {
+                PUT_LITERAL(b, ",\"node\":");
+                r = json_append_string(b, a->node, strlen(a->node));
+                if (r < 0)
+                        return r;
+                r = char_buffer_reserve(b, 512);
+                if (r < 0)
+                        return r;
         }
 
-        if (op_has_fd(a->op)) {
+        if (op_has_path(a->op)) {
+                r = PUT_PATH(b, ",\"path\":", a->path, a->path_len, p);
+                if (r < 0)
+                        return r;
+        }
+        if (a->op == ACTION_RENAME) {
+                r = PUT_PATH(b, ",\"new_path\":", a->new_path, a->new_path_len, p);
+                if (r < 0)
+                        return r;
+                if (a->exchange)
+                        PUT_LITERAL(b, ",\"exchange\":true");
+        }
+        if (a->op == ACTION_EXEC && a->exe) {
+                r = PUT_PATH(b, ",\"exe\":", a->exe, a->exe_len, p);
+                if (r < 0)
+                        return r;
+        }
+
+        if (op_has_fd(a->op) || (a->op == ACTION_TRUNCATE && a->fd >= 0)) {
                 PUT_LITERAL(b, ",\"fd\":");
                 put_i64(b, a->fd);
         }
-        if (op_has_transfer(a->op) || a->op == ACTION_LSEEK) {
+        if (op_has_transfer(a->op) || a->op == ACTION_LSEEK || a->op == ACTION_MMAP) {
                 PUT_LITERAL(b, ",\"offset\":");
                 if (a->offset == OFFSET_UNKNOWN)
                         PUT_LITERAL(b, "null");
                 else
                         put_i64(b, a->offset);
         }
-        if (op_has_transfer(a->op)) {
+        if (op_has_transfer(a->op) || a->op == ACTION_MMAP) {
                 PUT_LITERAL(b, ",\"bytes\":");
-                put_i64(b, a->bytes);
+                if (a->op == ACTION_MMAP && a->bytes < 0)
+                        PUT_LITERAL(b, "null");
+                else
+                        put_i64(b, a->bytes);
+        }
+        if (a->via && op_has_transfer(a->op)) {
+                PUT_LITERAL(b, ",\"via\":");
+                r = json_append_string(b, a->via, strlen(a->via));
+                if (r < 0)
+                        return r;
+                r = char_buffer_reserve(b, 512);
+                if (r < 0)
+                        return r;
+        }
+        if (a->op == ACTION_TRUNCATE) {
+                PUT_LITERAL(b, ",\"size\":");
+                if (a->size == OFFSET_UNKNOWN)
+                        PUT_LITERAL(b, "null");
+                else
+                        put_i64(b, a->size);
+        }
+        if (a->op == ACTION_MMAP && a->prot >= 0) {
+                PUT_LITERAL(b, ",\"prot\":");
+                put_i64(b, a->prot);
         }
         if (a->op == ACTION_DUP) {
                 PUT_LITERAL(b, ",\"old_fd\":");

@@ -20,6 +20,12 @@ static const char *const op_names[_ACTION_OP_MAX] = {
         [ACTION_EXEC]    = "exec",
         [ACTION_EXIT]    = "exit",
         [ACTION_GAP]     = "gap",
+        [ACTION_MMAP]    = "mmap",
+        [ACTION_RENAME]  = "rename",
+        [ACTION_UNLINK]  = "unlink",
+        [ACTION_RMDIR]   = "rmdir",
+        [ACTION_MKDIR]   = "mkdir",
+        [ACTION_TRUNCATE] = "truncate",
 };
 
 const char *action_op_to_string(ActionOp op) {

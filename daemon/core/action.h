@@ -28,6 +28,13 @@ typedef enum ActionOp {
         ACTION_EXEC,
         ACTION_EXIT,
         ACTION_GAP,
+        /* Appended, so that the values above keep their bits in configs. */
+        ACTION_MMAP,
+        ACTION_RENAME,
+        ACTION_UNLINK,
+        ACTION_RMDIR,
+        ACTION_MKDIR,
+        ACTION_TRUNCATE,
         _ACTION_OP_MAX,
 } ActionOp;
 
@@ -45,13 +52,28 @@ typedef struct Action {
         size_t path_len;
         int fd;
         int64_t offset;         /* OFFSET_UNKNOWN: not known */
-        int64_t bytes;
+        int64_t bytes;          /* mmap: < 0 when the length is not known */
+        /* read/write of a copy call: "copy_file_range", "sendfile", "splice" */
+        const char *via;
+        /* rename: the new name; exchange: RENAME_EXCHANGE swapped the two */
+        const char *new_path;
+        size_t new_path_len;
+        bool exchange;
+        /* truncate */
+        int64_t size;
+        /* mmap: PROT_* (flags carries MAP_*) */
+        int64_t prot;
+        /* exec: the kernel's resolved executable (exe=), decoded, or NULL */
+        const char *exe;
+        size_t exe_len;
+        /* node= of the log line (a collector's host name), raw, or NULL */
+        const char *node;
 
         /* dup */
         int old_fd, new_fd;
         /* fork */
         uint32_t child;
-        /* open flags as given to the call (O_*), -1 when not applicable */
+        /* open flags as given to the call (O_*); mmap: MAP_*; -1 when not applicable */
         int64_t flags;
 
         /* Context, optional: has_ids false leaves them out. */

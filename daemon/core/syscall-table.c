@@ -16,41 +16,58 @@ static const struct {
         const char *name;
         SyscallKind kind;
 } kind_by_name[] = {
-        { "_llseek",            SYSCALL_LLSEEK },
-        { "clone",              SYSCALL_CLONE },
-        { "clone3",             SYSCALL_CLONE3 },
-        { "close",              SYSCALL_CLOSE },
-        { "close_range",        SYSCALL_CLOSE_RANGE },
-        { "creat",              SYSCALL_CREAT },
-        { "dup",                SYSCALL_DUP },
-        { "dup2",               SYSCALL_DUP2 },
-        { "dup3",               SYSCALL_DUP3 },
-        { "execve",             SYSCALL_EXECVE },
-        { "execveat",           SYSCALL_EXECVEAT },
-        { "exit_group",         SYSCALL_EXIT_GROUP },
-        { "fcntl",              SYSCALL_FCNTL },
-        { "fcntl64",            SYSCALL_FCNTL },
-        { "fork",               SYSCALL_FORK },
-        { "ftruncate",          SYSCALL_FTRUNCATE },
-        { "getdents",           SYSCALL_GETDENTS },
-        { "getdents64",         SYSCALL_GETDENTS },
-        { "lseek",              SYSCALL_LSEEK },
-        { "open",               SYSCALL_OPEN },
-        { "openat",             SYSCALL_OPENAT },
-        { "openat2",            SYSCALL_OPENAT2 },
-        { "pread",              SYSCALL_PREAD },
-        { "pread64",            SYSCALL_PREAD },
-        { "preadv",             SYSCALL_PREADV },
-        { "preadv2",            SYSCALL_PREADV2 },
-        { "pwrite",             SYSCALL_PWRITE },
-        { "pwrite64",           SYSCALL_PWRITE },
-        { "pwritev",            SYSCALL_PWRITEV },
-        { "pwritev2",           SYSCALL_PWRITEV2 },
-        { "read",               SYSCALL_READ },
-        { "readv",              SYSCALL_READV },
-        { "vfork",              SYSCALL_VFORK },
-        { "write",              SYSCALL_WRITE },
-        { "writev",             SYSCALL_WRITEV },
+        { "_llseek",          SYSCALL_LLSEEK },
+        { "clone",            SYSCALL_CLONE },
+        { "clone3",           SYSCALL_CLONE3 },
+        { "close",            SYSCALL_CLOSE },
+        { "close_range",      SYSCALL_CLOSE_RANGE },
+        { "copy_file_range",  SYSCALL_COPY_FILE_RANGE },
+        { "creat",            SYSCALL_CREAT },
+        { "dup",              SYSCALL_DUP },
+        { "dup2",             SYSCALL_DUP2 },
+        { "dup3",             SYSCALL_DUP3 },
+        { "execve",           SYSCALL_EXECVE },
+        { "execveat",         SYSCALL_EXECVEAT },
+        { "exit_group",       SYSCALL_EXIT_GROUP },
+        { "fcntl",            SYSCALL_FCNTL },
+        { "fcntl64",          SYSCALL_FCNTL },
+        { "fork",             SYSCALL_FORK },
+        { "ftruncate",        SYSCALL_FTRUNCATE },
+        { "ftruncate64",      SYSCALL_FTRUNCATE64 },
+        { "getdents",         SYSCALL_GETDENTS },
+        { "getdents64",       SYSCALL_GETDENTS },
+        { "lseek",            SYSCALL_LSEEK },
+        { "mkdir",            SYSCALL_MKDIR },
+        { "mkdirat",          SYSCALL_MKDIRAT },
+        { "mmap",             SYSCALL_MMAP },
+        { "mmap2",            SYSCALL_MMAP },
+        { "open",             SYSCALL_OPEN },
+        { "openat",           SYSCALL_OPENAT },
+        { "openat2",          SYSCALL_OPENAT2 },
+        { "pread",            SYSCALL_PREAD },
+        { "pread64",          SYSCALL_PREAD },
+        { "preadv",           SYSCALL_PREADV },
+        { "preadv2",          SYSCALL_PREADV2 },
+        { "pwrite",           SYSCALL_PWRITE },
+        { "pwrite64",         SYSCALL_PWRITE },
+        { "pwritev",          SYSCALL_PWRITEV },
+        { "pwritev2",         SYSCALL_PWRITEV2 },
+        { "read",             SYSCALL_READ },
+        { "readv",            SYSCALL_READV },
+        { "rename",           SYSCALL_RENAME },
+        { "renameat",         SYSCALL_RENAMEAT },
+        { "renameat2",        SYSCALL_RENAMEAT },
+        { "rmdir",            SYSCALL_RMDIR },
+        { "sendfile",         SYSCALL_SENDFILE },
+        { "sendfile64",       SYSCALL_SENDFILE },
+        { "splice",           SYSCALL_SPLICE },
+        { "truncate",         SYSCALL_TRUNCATE },
+        { "truncate64",       SYSCALL_TRUNCATE64 },
+        { "unlink",           SYSCALL_UNLINK },
+        { "unlinkat",         SYSCALL_UNLINKAT },
+        { "vfork",            SYSCALL_VFORK },
+        { "write",            SYSCALL_WRITE },
+        { "writev",           SYSCALL_WRITEV },
 };
 
 SyscallKind syscall_kind_from_name(const char *name) {
@@ -91,8 +108,16 @@ static const uint8_t *machine_table(int machine) {
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(kind_by_name); i++) {
                 int nr = audit_name_to_syscall(kind_by_name[i].name, machine);
+                SyscallKind k = kind_by_name[i].kind;
+
+                /* 32-bit "mmap" (where there is also mmap2) is old_mmap(struct
+                 * mmap_arg_struct *): a0 points to the arguments, the length
+                 * is not in a1 (glibc calls mmap2). */
+                if (k == SYSCALL_MMAP && strcmp(kind_by_name[i].name, "mmap") == 0 &&
+                    audit_name_to_syscall("mmap2", machine) >= 0)
+                        k = SYSCALL_OLD_MMAP;
                 if (nr >= 0 && nr < SYSCALL_NR_MAX)
-                        t[nr] = (uint8_t) kind_by_name[i].kind;
+                        t[nr] = (uint8_t) k;
         }
         by_machine[machine] = t;
         return t;

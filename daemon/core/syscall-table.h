@@ -39,6 +39,21 @@ typedef enum SyscallKind {
         SYSCALL_EXIT_GROUP,
         SYSCALL_GETDENTS,
         SYSCALL_FTRUNCATE,      /* ftruncate(fd, length) */
+        SYSCALL_FTRUNCATE64,    /* 32-bit ftruncate64(fd, length): length in two registers */
+        SYSCALL_TRUNCATE,       /* truncate(path, length) */
+        SYSCALL_TRUNCATE64,
+        SYSCALL_COPY_FILE_RANGE,/* copy_file_range(in, off_in, out, off_out, len, flags) */
+        SYSCALL_SPLICE,         /* splice(in, off_in, out, off_out, len, flags) */
+        SYSCALL_SENDFILE,       /* sendfile(out, in, offset, count), sendfile64 */
+        SYSCALL_MMAP,           /* mmap(addr, length, prot, flags, fd, off) + MMAP record */
+        SYSCALL_OLD_MMAP,       /* 32-bit mmap beside mmap2: a0 points to the arguments */
+        SYSCALL_RENAME,         /* rename(old, new) */
+        SYSCALL_RENAMEAT,       /* renameat(olddirfd, old, newdirfd, new), renameat2 */
+        SYSCALL_UNLINK,
+        SYSCALL_UNLINKAT,       /* unlinkat(dirfd, path, flags): AT_REMOVEDIR is rmdir */
+        SYSCALL_RMDIR,
+        SYSCALL_MKDIR,
+        SYSCALL_MKDIRAT,
         _SYSCALL_KIND_MAX,
 } SyscallKind;
 
@@ -49,6 +64,8 @@ typedef enum SyscallKind {
  * value); SYSCALL_OTHER for calls fsmon does not follow and for
  * architectures libaudit does not know (syscall_arch_known() tells). */
 SyscallKind syscall_kind_from_arch(uint32_t arch, int nr);
+/* On 32-bit machines with mmap2, "mmap" is old_mmap: SYSCALL_OLD_MMAP by
+ * number, SYSCALL_MMAP by name. */
 SyscallKind syscall_kind_from_name(const char *name);
 bool syscall_arch_known(uint32_t arch);
 /* libaudit's machine (MACH_*) for arch, or -EAFNOSUPPORT. */

@@ -32,14 +32,21 @@
 #define X_CLOSE_RANGE_CLOEXEC (1U << 2)
 #define X_S_IFMT       0170000U
 #define X_S_IFDIR      0040000U
+#define X_AT_REMOVEDIR 0x200
+#define X_AUDIT_ARCH_64BIT 0x80000000U
+#define X_AUDIT_ARCH_ARM   0x40000028U
 
 /* Highest descriptor number the tracker keeps a slot for. */
 #define FD_MAX (1 << 20)
 /* clone3 calls whose child has not shown up yet (threads never do). */
 #define PENDING_CLONES 64
+/* Distinct node= names kept apart; more are counted together in the last. */
+#define NODES_MAX 4096
 
 typedef struct OpenFile {
         unsigned n_ref;
+        unsigned node;          /* host (index into Tracker.nodes + 1; 0: none) */
+        struct OpenFile *all_prev, *all_next;   /* every description: renames */
         char *path;             /* NULL: not known */
         size_t path_len;
         int64_t offset;         /* OFFSET_UNKNOWN: not known */
@@ -64,6 +71,7 @@ typedef struct FdTable {
 } FdTable;
 
 typedef struct Process {
+        unsigned node;          /* processes are told apart by node and pid */
         uint32_t pid, ppid;
         FdTable *table;
         bool lazy;              /* made from its parent before its fork event */
@@ -75,6 +83,7 @@ typedef struct Process {
  * whether its table was shared (CLONE_FILES) is only known then, so its
  * table and the closes its exit implies wait here for the fork event. */
 typedef struct ExitedChild {
+        unsigned node;
         uint32_t pid, ppid, auid, uid;
         FdTable *table;
         uint64_t sec, serial;
@@ -85,6 +94,7 @@ typedef struct ExitedChild {
 #define EXITED_CHILDREN 64
 
 typedef struct PendingClone {
+        unsigned node;
         uint32_t parent, child;
         uint64_t sec, serial;
         unsigned msec;
@@ -111,6 +121,13 @@ struct Tracker {
 
         ExitedChild exited[EXITED_CHILDREN];
         unsigned exited_next;
+
+        OpenFile *all_files;
+
+        /* node= names seen, in order; an event's node is its index + 1. */
+        char **nodes;
+        size_t n_nodes;
+        unsigned node;          /* of the event being handled */
 
         /* Per-event scratch. */
         const AuditEvent *ev;
@@ -217,6 +234,11 @@ static OpenFile *open_file_new(Tracker *t, char *path, size_t path_len) {
         f->offset = OFFSET_UNKNOWN;
         f->size = OFFSET_UNKNOWN;
         f->recorded = path_recorded(t, path, path_len);
+        f->node = t->node;
+        f->all_next = t->all_files;
+        if (t->all_files)
+                t->all_files->all_prev = f;
+        t->all_files = f;
         t->stats.open_files++;
         return f;
 }
@@ -229,6 +251,12 @@ static OpenFile *open_file_ref(OpenFile *f) {
 static void open_file_unref(Tracker *t, OpenFile *f) {
         if (!f || --f->n_ref > 0)
                 return;
+        if (f->all_prev)
+                f->all_prev->all_next = f->all_next;
+        else
+                t->all_files = f->all_next;
+        if (f->all_next)
+                f->all_next->all_prev = f->all_prev;
         free(f->path);
         free(f);
         t->stats.open_files--;
@@ -300,15 +328,42 @@ static void fd_table_unref(Tracker *t, FdTable *ft) {
 
 /* ---- processes ---- */
 
-static size_t pid_bucket(const Tracker *t, uint32_t pid) {
-        return (pid * 2654435761U) & (t->n_buckets - 1);
+static size_t pid_bucket(const Tracker *t, unsigned node, uint32_t pid) {
+        return ((pid ^ (node * 0x9e3779b9U)) * 2654435761U) & (t->n_buckets - 1);
 }
 
-static Process *process_find(Tracker *t, uint32_t pid) {
-        for (Process *p = t->buckets[pid_bucket(t, pid)]; p; p = p->hash_next)
-                if (p->pid == pid)
+static Process *process_find(Tracker *t, unsigned node, uint32_t pid) {
+        for (Process *p = t->buckets[pid_bucket(t, node, pid)]; p; p = p->hash_next)
+                if (p->pid == pid && p->node == node)
                         return p;
         return NULL;
+}
+
+/* The index + 1 of node name n (0: no node=), added when new. */
+static unsigned node_intern(Tracker *t, const char *n) {
+        char **l;
+
+        if (!n)
+                return 0;
+        if (t->node > 0 && strcmp(t->nodes[t->node - 1], n) == 0)
+                return t->node;         /* the usual case: the same host again */
+        for (size_t i = 0; i < t->n_nodes; i++)
+                if (strcmp(t->nodes[i], n) == 0)
+                        return (unsigned) i + 1;
+        if (t->n_nodes >= NODES_MAX)
+                return NODES_MAX;
+        l = realloc(t->nodes, (t->n_nodes + 1) * sizeof(char *));
+        if (!l)
+                return t->n_nodes > 0 ? (unsigned) t->n_nodes : 0;
+        t->nodes = l;
+        l[t->n_nodes] = strdup(n);
+        if (!l[t->n_nodes])
+                return t->n_nodes > 0 ? (unsigned) t->n_nodes : 0;
+        return (unsigned) ++t->n_nodes;
+}
+
+static const char *node_name(const Tracker *t, unsigned node) {
+        return node > 0 && node <= t->n_nodes ? t->nodes[node - 1] : NULL;
 }
 
 static void lru_unlink(Tracker *t, Process *p) {
@@ -341,7 +396,7 @@ static void process_touch(Tracker *t, Process *p) {
 }
 
 static void process_remove(Tracker *t, Process *p) {
-        Process **pp = &t->buckets[pid_bucket(t, p->pid)];
+        Process **pp = &t->buckets[pid_bucket(t, p->node, p->pid)];
 
         while (*pp && *pp != p)
                 pp = &(*pp)->hash_next;
@@ -354,7 +409,7 @@ static void process_remove(Tracker *t, Process *p) {
 }
 
 /* Adds a process with the given table (ownership taken). */
-static Process *process_add(Tracker *t, uint32_t pid, uint32_t ppid, FdTable *table) {
+static Process *process_add(Tracker *t, unsigned node, uint32_t pid, uint32_t ppid, FdTable *table) {
         Process *p;
         size_t b;
 
@@ -365,10 +420,11 @@ static Process *process_add(Tracker *t, uint32_t pid, uint32_t ppid, FdTable *ta
                 fd_table_unref(t, table);
                 return NULL;
         }
+        p->node = node;
         p->pid = pid;
         p->ppid = ppid;
         p->table = table;
-        b = pid_bucket(t, pid);
+        b = pid_bucket(t, node, pid);
         p->hash_next = t->buckets[b];
         t->buckets[b] = p;
         lru_push_front(t, p);
@@ -418,6 +474,9 @@ static void action_init(Tracker *t, Action *a, ActionOp op) {
                 .flags = -1,
                 .old_fd = -1,
                 .new_fd = -1,
+                .prot = -1,
+                .size = OFFSET_UNKNOWN,
+                .node = node_name(t, t->node),
         };
         if (t->with_ids) {
                 a->has_ids = true;
@@ -485,7 +544,8 @@ static void exited_child_flush(Tracker *t, ExitedChild *x, bool emit) {
                 Action a = {
                         .op = ACTION_CLOSE, .sec = x->sec, .msec = x->msec, .serial = x->serial,
                         .pid = x->pid, .fd = -1, .offset = OFFSET_UNKNOWN, .flags = -1,
-                        .old_fd = -1, .new_fd = -1,
+                        .old_fd = -1, .new_fd = -1, .prot = -1, .size = OFFSET_UNKNOWN,
+                        .node = node_name(t, x->node),
                 };
                 if (t->with_ids) {
                         a.has_ids = true;
@@ -500,9 +560,10 @@ static void exited_child_flush(Tracker *t, ExitedChild *x, bool emit) {
         *x = (ExitedChild) {};
 }
 
-static ExitedChild *exited_child_find(Tracker *t, uint32_t pid, uint32_t ppid) {
+static ExitedChild *exited_child_find(Tracker *t, unsigned node, uint32_t pid, uint32_t ppid) {
         for (unsigned i = 0; i < EXITED_CHILDREN; i++)
-                if (t->exited[i].table && t->exited[i].pid == pid && t->exited[i].ppid == ppid)
+                if (t->exited[i].table && t->exited[i].node == node && t->exited[i].pid == pid &&
+                    t->exited[i].ppid == ppid)
                         return &t->exited[i];
         return NULL;
 }
@@ -553,20 +614,20 @@ static void fd_install(Tracker *t, FdTable *ft, int fd, OpenFile *f, bool cloexe
 /* Whether new_ppid is where p went when its parent died: init, or an
  * ancestor of its old parent (a subreaper); or the old parent is unknown. */
 static bool process_is_reparented(Tracker *t, const Process *p, uint32_t new_ppid) {
-        const Process *a = process_find(t, p->ppid);
+        const Process *a = process_find(t, p->node, p->ppid);
 
         if (!a || new_ppid == 1)
                 return true;
         for (unsigned i = 0; a && i < 64; i++) {
                 if (a->ppid == new_ppid)
                         return true;
-                a = process_find(t, a->ppid);
+                a = process_find(t, p->node, a->ppid);
         }
         return false;
 }
 
 static Process *process_get(Tracker *t, const AuditEvent *ev) {
-        Process *p = process_find(t, ev->pid), *parent;
+        Process *p = process_find(t, t->node, ev->pid), *parent;
 
         if (p && p->ppid != ev->ppid) {
                 /* Either the parent died and the process was reparented to
@@ -574,7 +635,7 @@ static Process *process_get(Tracker *t, const AuditEvent *ev) {
                  * pid was reused by a new process whose predecessor died
                  * without exit_group (a signal). */
                 if (process_is_reparented(t, p, ev->ppid)) {
-                        Process *old = process_find(t, p->ppid);
+                        Process *old = process_find(t, t->node, p->ppid);
                         /* Reparenting means the old parent is gone, even if
                          * no exit_group said so (killed by a signal). */
                         if (old && old != p)
@@ -592,12 +653,12 @@ static Process *process_get(Tracker *t, const AuditEvent *ev) {
 
         /* First sight. A child can run (and be audited) before its parent's
          * fork call returns and is logged, so inherit the parent's table now. */
-        parent = process_find(t, ev->ppid);
+        parent = process_find(t, t->node, ev->ppid);
         for (unsigned i = 0; i < PENDING_CLONES; i++) {
                 PendingClone *c = &t->pending[i];
                 Action a;
 
-                if (c->child != ev->pid || c->parent != ev->ppid)
+                if (c->child != ev->pid || c->parent != ev->ppid || c->node != t->node)
                         continue;
                 /* A clone3 whose child is a process after all: record the fork
                  * with the clone3 call's own time and serial. */
@@ -609,11 +670,11 @@ static Process *process_get(Tracker *t, const AuditEvent *ev) {
                 a.child = c->child;
                 action_emit(t, &a);
                 *c = (PendingClone) {};
-                p = process_add(t, ev->pid, ev->ppid, fd_table_copy(parent ? parent->table : NULL));
+                p = process_add(t, t->node, ev->pid, ev->ppid, fd_table_copy(parent ? parent->table : NULL));
                 return p;
         }
 
-        p = process_add(t, ev->pid, ev->ppid, fd_table_copy(parent ? parent->table : NULL));
+        p = process_add(t, t->node, ev->pid, ev->ppid, fd_table_copy(parent ? parent->table : NULL));
         if (p)
                 p->lazy = parent != NULL;
         return p;
@@ -626,8 +687,8 @@ static void handle_fork(Tracker *t, Process *parent, uint32_t child, bool share_
 
         if (child == parent->pid)
                 return;         /* not a new process: damaged input */
-        c = process_find(t, child);
-        x = c ? NULL : exited_child_find(t, child, parent->pid);
+        c = process_find(t, parent->node, child);
+        x = c ? NULL : exited_child_find(t, parent->node, child, parent->pid);
 
         if (x) {
                 /* The child has come and gone already: its table was the
@@ -655,7 +716,7 @@ static void handle_fork(Tracker *t, Process *parent, uint32_t child, bool share_
                         ft->n_ref++;
                 } else
                         ft = fd_table_copy(parent->table);
-                c = process_add(t, child, parent->pid, ft);
+                c = process_add(t, parent->node, child, parent->pid, ft);
         }
 
         action_init(t, &a, ACTION_FORK);
@@ -669,9 +730,10 @@ static void handle_clone3(Tracker *t, Process *parent, uint32_t child) {
 
         if (child == parent->pid)
                 return;
-        c = process_find(t, child);
+        c = process_find(t, parent->node, child);
 
-        if ((c && c->ppid == parent->pid && c->lazy) || (!c && exited_child_find(t, child, parent->pid))) {
+        if ((c && c->ppid == parent->pid && c->lazy) ||
+            (!c && exited_child_find(t, parent->node, child, parent->pid))) {
                 handle_fork(t, parent, child, false);
                 return;
         }
@@ -679,6 +741,7 @@ static void handle_clone3(Tracker *t, Process *parent, uint32_t child) {
          * seen yet: wait for the child to show up. */
         slot = &t->pending[t->pending_next++ % PENDING_CLONES];
         *slot = (PendingClone) {
+                .node = parent->node,
                 .parent = parent->pid,
                 .child = child,
                 .sec = t->ev->sec,
@@ -807,7 +870,8 @@ static OpenFile *fd_lookup(Tracker *t, Process *p, int fd) {
         if (fd < 0 || fd >= FD_MAX)
                 return NULL;
 
-        if (t->resolver && t->resolver(p->pid, fd, &info, t->resolver_userdata) >= 0) {
+        /* /proc knows this host's processes only, not a collector's others. */
+        if (t->resolver && p->node == 0 && t->resolver(p->pid, fd, &info, t->resolver_userdata) >= 0) {
                 f = open_file_new(t, info.path, info.path ? strlen(info.path) : 0);
                 if (!f)
                         return NULL;
@@ -826,13 +890,55 @@ static OpenFile *fd_lookup(Tracker *t, Process *p, int fd) {
         return fd_table_get(p->table, fd) ? f : NULL;
 }
 
+/* A transfer of bytes on f: at the position (moving it) when moves, else at
+ * pos (OFFSET_UNKNOWN: where audit cannot see). */
+static void transfer(Tracker *t, int fd, OpenFile *f, ActionOp op, bool is_write, bool moves, int64_t pos,
+                     int64_t bytes, const char *via) {
+        int64_t offset;
+
+        if (!f)
+                return;
+        if (f->not_file) {
+                t->stats.nonfile_io++;
+                return;
+        }
+
+        if (!moves)
+                offset = pos;
+        else if (is_write && f->flags_known && (f->flags & X_O_APPEND))
+                offset = f->size;
+        else
+                offset = f->offset;
+
+        if (file_recordable(f)) {
+                Action a;
+
+                action_init(t, &a, op);
+                a.fd = fd;
+                a.path = f->path;
+                a.path_len = f->path_len;
+                a.offset = offset;
+                a.bytes = bytes;
+                a.via = via;
+                action_emit(t, &a);
+        }
+
+        if (moves)
+                f->offset = offset == OFFSET_UNKNOWN ? OFFSET_UNKNOWN : offset + bytes;
+        if (is_write && f->size != OFFSET_UNKNOWN) {
+                if (offset == OFFSET_UNKNOWN)
+                        f->size = OFFSET_UNKNOWN;
+                else if (offset + bytes > f->size)
+                        f->size = offset + bytes;
+        }
+}
+
 static void handle_io(Tracker *t, Process *p, SyscallKind kind) {
         const AuditEvent *ev = t->ev;
         bool is_write = false, positional = false;
         int fd = (int) (int32_t) ev->a[0];
-        int64_t bytes = ev->exit, offset, pos = 0;
+        int64_t bytes = ev->exit, pos = 0;
         ActionOp op;
-        OpenFile *f;
 
         switch (kind) {
         case SYSCALL_READ:    op = ACTION_READ; break;
@@ -864,32 +970,54 @@ static void handle_io(Tracker *t, Process *p, SyscallKind kind) {
                         return;
         }
 
-        f = fd_lookup(t, p, fd);
-        if (!f)
-                return;
-        if (f->not_file) {
-                t->stats.nonfile_io++;
-                return;
+        transfer(t, fd, fd_lookup(t, p, fd), op, is_write, !positional, positional ? pos : OFFSET_UNKNOWN,
+                 bytes, NULL);
+}
+
+/* One side of a splice is a pipe: a description the tracker knows nothing
+ * about (not seen opened, not resolved) opposite a known file is that pipe. */
+static bool file_known(const OpenFile *f) {
+        return f && !f->not_file && (f->path || f->flags_known);
+}
+
+static void splice_mark_pipe(OpenFile *a, OpenFile *b) {
+        if (a && !file_known(a) && !a->not_file && file_known(b))
+                a->not_file = true;
+}
+
+/* copy_file_range, splice, sendfile: a read on the in side and a write on
+ * the out side. A side with an offset pointer transfers where audit cannot
+ * see (the pointer's target) and leaves the position alone; without one it
+ * uses and moves the position, as read and write do. */
+static void handle_copy(Tracker *t, Process *p, SyscallKind kind) {
+        const AuditEvent *ev = t->ev;
+        int in, out;
+        bool in_ptr, out_ptr;
+        const char *via;
+        OpenFile *fi, *fo;
+
+        if (kind == SYSCALL_SENDFILE) {
+                out = (int) (int32_t) ev->a[0];
+                in = (int) (int32_t) ev->a[1];
+                in_ptr = ev->a[2] != 0;
+                out_ptr = false;
+                via = "sendfile";
+        } else {
+                in = (int) (int32_t) ev->a[0];
+                in_ptr = ev->a[1] != 0;
+                out = (int) (int32_t) ev->a[2];
+                out_ptr = ev->a[3] != 0;
+                via = kind == SYSCALL_SPLICE ? "splice" : "copy_file_range";
         }
 
-        if (positional)
-                offset = pos;
-        else if (is_write && f->flags_known && (f->flags & X_O_APPEND))
-                offset = f->size;
-        else
-                offset = f->offset;
-
-        if (file_recordable(f))
-                emit_file(t, op, fd, f, offset, bytes);
-
-        if (!positional)
-                f->offset = offset == OFFSET_UNKNOWN ? OFFSET_UNKNOWN : offset + bytes;
-        if (is_write && f->size != OFFSET_UNKNOWN) {
-                if (offset == OFFSET_UNKNOWN)
-                        f->size = OFFSET_UNKNOWN;
-                else if (offset + bytes > f->size)
-                        f->size = offset + bytes;
+        fi = fd_lookup(t, p, in);
+        fo = fd_lookup(t, p, out);
+        if (kind == SYSCALL_SPLICE) {
+                splice_mark_pipe(fi, fo);
+                splice_mark_pipe(fo, fi);
         }
+        transfer(t, in, fi, ACTION_READ, false, !in_ptr, OFFSET_UNKNOWN, ev->exit, via);
+        transfer(t, out, fo, ACTION_WRITE, true, !out_ptr, OFFSET_UNKNOWN, ev->exit, via);
 }
 
 static void handle_lseek(Tracker *t, Process *p, SyscallKind kind) {
@@ -976,11 +1104,23 @@ static void handle_close_range(Tracker *t, Process *p) {
         }
 }
 
-static void handle_exec(Tracker *t, Process *p) {
+static void handle_exec(Tracker *t, Process *p, SyscallKind kind) {
         const AuditEvent *ev = t->ev;
-        char *exe = NULL;
-        size_t n = 0;
+        const AuditPathRecord *first = NULL;
+        char *exe = NULL, *name = NULL;
+        size_t n = 0, name_len = 0;
         Action a;
+
+        /* The name executed is the event's first PATH record (a script's
+         * interpreter and the loader follow it); exe= is what the kernel
+         * ended up running. Resolved before exec closes the directory
+         * descriptor of an execveat. */
+        for (unsigned i = 0; i < ev->n_paths; i++)
+                if (ev->paths[i].name && (!first || ev->paths[i].item < first->item))
+                        first = &ev->paths[i];
+        if (first)
+                (void) resolve_name(t, p, kind == SYSCALL_EXECVEAT ? (int) (int32_t) ev->a[0] : X_AT_FDCWD,
+                                    first->name, &name, &name_len);
 
         /* exec gives the process its own table (other threads are gone). */
         table_unshare(t, p);
@@ -989,17 +1129,210 @@ static void handle_exec(Tracker *t, Process *p) {
         if (ev->exe && audit_value_decode(ev->exe, t->name_buf, sizeof(t->name_buf), &n) >= 0 &&
             n > 0 && t->name_buf[0] == '/' &&
             path_resolve(NULL, 0, t->name_buf, n, &exe, &n) >= 0) {
-                a.path = exe;
-                a.path_len = n;
+                a.exe = exe;
+                a.exe_len = n;
         }
+        a.path = name;
+        a.path_len = name_len;
         action_emit(t, &a);
         free(exe);
+        free(name);
 
         for (int fd = 0; fd < p->table->n_fds; fd++) {
                 FdEntry *e = fd_table_get(p->table, fd);
                 if (e && e->cloexec)
                         fd_close(t, p->table, fd, true);
         }
+}
+
+static void handle_mmap(Tracker *t, Process *p, SyscallKind kind) {
+        const AuditEvent *ev = t->ev;
+        OpenFile *f;
+        Action a;
+
+        /* Only a map of a file has an MMAP record (MAP_ANONYMOUS has none). */
+        if (!ev->has_mmap)
+                return;
+        f = fd_lookup(t, p, ev->mmap_fd);
+        if (!f || f->not_file || !file_recordable(f))
+                return;
+        action_init(t, &a, ACTION_MMAP);
+        a.fd = ev->mmap_fd;
+        a.path = f->path;
+        a.path_len = f->path_len;
+        a.flags = (int64_t) ev->mmap_flags;
+        if (kind == SYSCALL_MMAP) {
+                a.bytes = (int64_t) ev->a[1];
+                a.prot = (int64_t) (uint32_t) ev->a[2];
+        } else
+                a.bytes = -1;   /* old_mmap: the arguments are in memory */
+        action_emit(t, &a);
+}
+
+/* The PATH records that name files, not their parent directories, in order. */
+static unsigned event_names(const AuditEvent *ev, const AuditPathRecord **ret, unsigned max) {
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < ev->n_paths && n < max; i++) {
+                const AuditPathRecord *r = &ev->paths[i];
+                if (!r->name || (r->nametype && strcmp(r->nametype, "PARENT") == 0))
+                        continue;
+                ret[n++] = r;
+        }
+        return n;
+}
+
+static bool nametype_is(const AuditPathRecord *r, const char *type) {
+        return r->nametype && strcmp(r->nametype, type) == 0;
+}
+
+/* Descriptions of this node open on from, or below it, now carry to
+ * instead (and the other way round for an exchange). */
+static void files_renamed(Tracker *t, const char *from, size_t from_len, const char *to, size_t to_len,
+                          bool exchange) {
+        for (OpenFile *f = t->all_files; f; f = f->all_next) {
+                const char *new_prefix;
+                size_t old_len, new_len, rest;
+                char *np;
+
+                if (f->node != t->node || !f->path)
+                        continue;
+                if (path_has_prefix(f->path, f->path_len, from, from_len)) {
+                        old_len = from_len, new_prefix = to, new_len = to_len;
+                } else if (exchange && path_has_prefix(f->path, f->path_len, to, to_len)) {
+                        old_len = to_len, new_prefix = from, new_len = from_len;
+                } else
+                        continue;
+                rest = f->path_len - old_len;
+                np = malloc(new_len + rest + 1);
+                if (!np) {
+                        /* A stale name would be wrong: say unknown instead. */
+                        free(f->path);
+                        f->path = NULL;
+                        f->path_len = 0;
+                        continue;
+                }
+                memcpy(np, new_prefix, new_len);
+                memcpy(np + new_len, f->path + old_len, rest);
+                np[new_len + rest] = 0;
+                free(f->path);
+                f->path = np;
+                f->path_len = new_len + rest;
+        }
+}
+
+static void handle_rename(Tracker *t, Process *p, SyscallKind kind) {
+        const AuditEvent *ev = t->ev;
+        const AuditPathRecord *names[AUDIT_EVENT_MAX_PATHS];
+        int old_dir = X_AT_FDCWD, new_dir = X_AT_FDCWD;
+        _cleanup_free_ char *from = NULL, *to = NULL;
+        size_t from_len = 0, to_len = 0;
+        bool exchange;
+        unsigned n;
+
+        if (kind == SYSCALL_RENAMEAT) {
+                old_dir = (int) (int32_t) ev->a[0];
+                new_dir = (int) (int32_t) ev->a[2];
+        }
+        /* The kernel names the old file (DELETE), then the new one (CREATE;
+         * after a DELETE of the file it replaced). RENAME_EXCHANGE, a flag
+         * audit does not log (a4), shows as DELETE, DELETE, CREATE, CREATE. */
+        n = event_names(ev, names, ELEMENTSOF(names));
+        if (n < 2)
+                return;
+        exchange = n >= 4 && nametype_is(names[0], "DELETE") && nametype_is(names[1], "DELETE") &&
+                   nametype_is(names[2], "CREATE") && nametype_is(names[3], "CREATE");
+        (void) resolve_name(t, p, old_dir, names[0]->name, &from, &from_len);
+        (void) resolve_name(t, p, new_dir, names[1]->name, &to, &to_len);
+
+        if (path_recorded(t, from, from_len) || (to && path_recorded(t, to, to_len))) {
+                Action a;
+
+                action_init(t, &a, ACTION_RENAME);
+                a.path = from;
+                a.path_len = from_len;
+                a.new_path = to;
+                a.new_path_len = to_len;
+                a.exchange = exchange;
+                action_emit(t, &a);
+        }
+        if (from && to)
+                files_renamed(t, from, from_len, to, to_len, exchange);
+}
+
+/* unlink, rmdir, mkdir: one name, relative to dirfd. */
+static void handle_name_op(Tracker *t, Process *p, ActionOp op, int dirfd) {
+        const AuditPathRecord *target = event_target_path(t->ev);
+        _cleanup_free_ char *path = NULL;
+        size_t len = 0;
+        Action a;
+
+        if (!target)
+                return;
+        (void) resolve_name(t, p, dirfd, target->name, &path, &len);
+        if (!path_recorded(t, path, len))
+                return;
+        action_init(t, &a, op);
+        a.path = path;
+        a.path_len = len;
+        action_emit(t, &a);
+}
+
+/* The length argument of (f)truncate: a long, or for the 32-bit *64 calls a
+ * 64-bit value in two registers (i386: a1, a2; ARM EABI aligns it to a2, a3). */
+static int64_t truncate_length(const AuditEvent *ev, SyscallKind kind) {
+        if (ev->arch & X_AUDIT_ARCH_64BIT)
+                return (int64_t) ev->a[1];
+        if (kind != SYSCALL_TRUNCATE64 && kind != SYSCALL_FTRUNCATE64)
+                return (int64_t) (int32_t) ev->a[1];
+        if (ev->arch == AUDIT_ARCH_I386_VALUE)
+                return (int64_t) ((uint64_t) (uint32_t) ev->a[1] | (uint64_t) (uint32_t) ev->a[2] << 32);
+        if (ev->arch == X_AUDIT_ARCH_ARM)
+                return (int64_t) ((uint64_t) (uint32_t) ev->a[2] | (uint64_t) (uint32_t) ev->a[3] << 32);
+        return OFFSET_UNKNOWN;
+}
+
+static void emit_truncate(Tracker *t, int fd, const char *path, size_t len, int64_t size) {
+        Action a;
+
+        action_init(t, &a, ACTION_TRUNCATE);
+        a.fd = fd;
+        a.path = path;
+        a.path_len = len;
+        a.size = size;
+        action_emit(t, &a);
+}
+
+static void handle_ftruncate(Tracker *t, Process *p, SyscallKind kind) {
+        int fd = (int) (int32_t) t->ev->a[0];
+        int64_t size = truncate_length(t->ev, kind);
+        OpenFile *f = fd_lookup(t, p, fd);
+
+        if (!f || f->not_file)
+                return;
+        /* The end of file is known again: O_APPEND writes land there. */
+        f->size = size >= 0 ? size : OFFSET_UNKNOWN;
+        if (file_recordable(f))
+                emit_truncate(t, fd, f->path, f->path_len, size >= 0 ? size : OFFSET_UNKNOWN);
+}
+
+static void handle_truncate(Tracker *t, Process *p, SyscallKind kind) {
+        const AuditPathRecord *target = event_target_path(t->ev);
+        int64_t size = truncate_length(t->ev, kind);
+        _cleanup_free_ char *path = NULL;
+        size_t len = 0;
+
+        if (!target)
+                return;
+        (void) resolve_name(t, p, X_AT_FDCWD, target->name, &path, &len);
+        if (path) {
+                /* Descriptions open on the file learn its new end. */
+                for (OpenFile *f = t->all_files; f; f = f->all_next)
+                        if (f->node == t->node && f->path && f->path_len == len && memcmp(f->path, path, len) == 0)
+                                f->size = size >= 0 ? size : OFFSET_UNKNOWN;
+        }
+        if (path_recorded(t, path, len))
+                emit_truncate(t, -1, path, len, size >= 0 ? size : OFFSET_UNKNOWN);
 }
 
 static void handle_exit(Tracker *t, Process *p) {
@@ -1014,6 +1347,7 @@ static void handle_exit(Tracker *t, Process *p) {
 
                 exited_child_flush(t, x, true);
                 *x = (ExitedChild) {
+                        .node = p->node,
                         .pid = p->pid, .ppid = p->ppid, .auid = a.auid, .uid = a.uid,
                         .table = p->table, .sec = a.sec, .msec = a.msec, .serial = a.serial,
                 };
@@ -1042,6 +1376,7 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
 
         t->ev = ev;
         t->comm_decoded = false;
+        t->node = node_intern(t, ev->node);
         t->stats.events++;
 
         p = process_get(t, ev);
@@ -1113,7 +1448,40 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
                 break;
         case SYSCALL_EXECVE:
         case SYSCALL_EXECVEAT:
-                handle_exec(t, p);
+                handle_exec(t, p, kind);
+                break;
+        case SYSCALL_COPY_FILE_RANGE:
+        case SYSCALL_SPLICE:
+        case SYSCALL_SENDFILE:
+                handle_copy(t, p, kind);
+                break;
+        case SYSCALL_MMAP:
+        case SYSCALL_OLD_MMAP:
+                handle_mmap(t, p, kind);
+                break;
+        case SYSCALL_RENAME:
+        case SYSCALL_RENAMEAT:
+                handle_rename(t, p, kind);
+                break;
+        case SYSCALL_UNLINK:
+                handle_name_op(t, p, ACTION_UNLINK, X_AT_FDCWD);
+                break;
+        case SYSCALL_UNLINKAT:
+                handle_name_op(t, p, ev->a[2] & X_AT_REMOVEDIR ? ACTION_RMDIR : ACTION_UNLINK,
+                               (int) (int32_t) ev->a[0]);
+                break;
+        case SYSCALL_RMDIR:
+                handle_name_op(t, p, ACTION_RMDIR, X_AT_FDCWD);
+                break;
+        case SYSCALL_MKDIR:
+                handle_name_op(t, p, ACTION_MKDIR, X_AT_FDCWD);
+                break;
+        case SYSCALL_MKDIRAT:
+                handle_name_op(t, p, ACTION_MKDIR, (int) (int32_t) ev->a[0]);
+                break;
+        case SYSCALL_TRUNCATE:
+        case SYSCALL_TRUNCATE64:
+                handle_truncate(t, p, kind);
                 break;
         case SYSCALL_EXIT_GROUP:
                 handle_exit(t, p);
@@ -1128,12 +1496,10 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
                 }
                 break;
         }
-        case SYSCALL_FTRUNCATE: {
-                OpenFile *f = fd_lookup(t, p, (int) (int32_t) ev->a[0]);
-                if (f)
-                        f->size = (int64_t) ev->a[1] >= 0 ? (int64_t) ev->a[1] : OFFSET_UNKNOWN;
+        case SYSCALL_FTRUNCATE:
+        case SYSCALL_FTRUNCATE64:
+                handle_ftruncate(t, p, kind);
                 break;
-        }
         default:
                 break;
         }
@@ -1154,6 +1520,9 @@ Tracker *tracker_free(Tracker *t) {
         for (unsigned i = 0; i < EXITED_CHILDREN; i++)
                 exited_child_flush(t, &t->exited[i], false);
         free(t->buckets);
+        for (size_t i = 0; i < t->n_nodes; i++)
+                free(t->nodes[i]);
+        free(t->nodes);
         strv_free(t->include);
         strv_free(t->exclude);
         free(t);

@@ -62,6 +62,59 @@ static void test_dup_fork_gap(void **state) {
         free(s);
 }
 
+static void test_new_ops(void **state) {
+        Action c = { .op = ACTION_WRITE, .sec = 1, .serial = 2, .pid = 3, .path = "/o", .path_len = 2,
+                     .fd = 4, .offset = OFFSET_UNKNOWN, .bytes = 10, .flags = -1, .via = "copy_file_range",
+                     .node = "alpha" };
+        Action m = { .op = ACTION_MMAP, .sec = 1, .serial = 2, .pid = 3, .path = "/db", .path_len = 3,
+                     .fd = 5, .offset = OFFSET_UNKNOWN, .bytes = 8192, .flags = 1, .prot = 3 };
+        Action m32 = { .op = ACTION_MMAP, .sec = 1, .serial = 2, .pid = 3, .path = "/db", .path_len = 3,
+                       .fd = 5, .offset = OFFSET_UNKNOWN, .bytes = -1, .flags = 2, .prot = -1 };
+        Action r = { .op = ACTION_RENAME, .sec = 1, .serial = 2, .pid = 3, .path = "/a", .path_len = 2,
+                     .new_path = "/b", .new_path_len = 2, .fd = -1, .flags = -1, .exchange = true };
+        Action u = { .op = ACTION_UNLINK, .sec = 1, .serial = 2, .pid = 3, .path = "/a", .path_len = 2,
+                     .fd = -1, .flags = -1 };
+        Action t = { .op = ACTION_TRUNCATE, .sec = 1, .serial = 2, .pid = 3, .path = "/a", .path_len = 2,
+                     .fd = -1, .flags = -1, .size = 0 };
+        Action ft = { .op = ACTION_TRUNCATE, .sec = 1, .serial = 2, .pid = 3, .path = "/a", .path_len = 2,
+                      .fd = 7, .flags = -1, .size = OFFSET_UNKNOWN };
+        Action e = { .op = ACTION_EXEC, .sec = 1, .serial = 2, .pid = 3, .path = "/usr/bin/gunzip",
+                     .path_len = 15, .exe = "/usr/bin/dash", .exe_len = 13, .fd = -1, .flags = -1 };
+        char *s;
+
+        s = encode(&c);
+        assert_string_equal(s, "{\"op\":\"write\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,\"node\":\"alpha\","
+                               "\"path\":\"/o\",\"fd\":4,\"offset\":null,\"bytes\":10,\"via\":\"copy_file_range\"}");
+        free(s);
+        s = encode(&m);
+        assert_string_equal(s, "{\"op\":\"mmap\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,\"path\":\"/db\","
+                               "\"fd\":5,\"offset\":null,\"bytes\":8192,\"prot\":3,\"flags\":1}");
+        free(s);
+        s = encode(&m32);
+        assert_string_equal(s, "{\"op\":\"mmap\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,\"path\":\"/db\","
+                               "\"fd\":5,\"offset\":null,\"bytes\":null,\"flags\":2}");
+        free(s);
+        s = encode(&r);
+        assert_string_equal(s, "{\"op\":\"rename\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,\"path\":\"/a\","
+                               "\"new_path\":\"/b\",\"exchange\":true}");
+        free(s);
+        s = encode(&u);
+        assert_string_equal(s, "{\"op\":\"unlink\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,\"path\":\"/a\"}");
+        free(s);
+        s = encode(&t);
+        assert_string_equal(s, "{\"op\":\"truncate\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,\"path\":\"/a\","
+                               "\"size\":0}");
+        free(s);
+        s = encode(&ft);
+        assert_string_equal(s, "{\"op\":\"truncate\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,\"path\":\"/a\","
+                               "\"fd\":7,\"size\":null}");
+        free(s);
+        s = encode(&e);
+        assert_string_equal(s, "{\"op\":\"exec\",\"time\":\"1.000\",\"serial\":2,\"pid\":3,"
+                               "\"path\":\"/usr/bin/gunzip\",\"exe\":\"/usr/bin/dash\"}");
+        free(s);
+}
+
 static void test_strings(void **state) {
         CharBuffer b = {};
 
@@ -99,6 +152,7 @@ static void test_pseudonymised(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_read),
+                cmocka_unit_test(test_new_ops),
                 cmocka_unit_test(test_unknowns),
                 cmocka_unit_test(test_dup_fork_gap),
                 cmocka_unit_test(test_strings),
