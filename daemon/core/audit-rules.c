@@ -18,6 +18,10 @@
 #define OP(x) (UINT64_C(1) << (x))
 #define OFFSET_OPS (OP(ACTION_READ) | OP(ACTION_WRITE) | OP(ACTION_READV) | OP(ACTION_WRITEV) | OP(ACTION_LSEEK))
 #define APPEND_OPS (OP(ACTION_WRITE) | OP(ACTION_WRITEV) | OP(ACTION_PWRITE) | OP(ACTION_PWRITEV))
+/* Every op whose record names a file through a descriptor: a rename changes
+ * that name. */
+#define FD_PATH_OPS (~(OP(ACTION_OPEN) | OP(ACTION_FORK) | OP(ACTION_EXEC) | OP(ACTION_EXIT) | \
+                       OP(ACTION_MKDIR) | OP(ACTION_UNLINK) | OP(ACTION_RMDIR) | OP(ACTION_GAP)))
 
 static const struct {
         const char *b64, *b32;
@@ -57,9 +61,29 @@ static const struct {
         /* Offsets: a read or write starts where the last lseek left it. */
         { "lseek",       "lseek",       OFFSET_OPS },
         { NULL,          "_llseek",     OFFSET_OPS },
-        /* File size, where an O_APPEND write lands. */
-        { "ftruncate",   "ftruncate",   APPEND_OPS },
-        { NULL,          "ftruncate64", APPEND_OPS },
+        /* Copies in the kernel: a read and a write each, and they move
+         * positions (and the end of file) like read and write. */
+        { "copy_file_range", "copy_file_range", OFFSET_OPS },
+        { "sendfile",    "sendfile",    OFFSET_OPS },
+        { NULL,          "sendfile64",  OFFSET_OPS },
+        { "splice",      "splice",      OFFSET_OPS },
+        /* Files mapped into memory (32-bit programs call mmap2). */
+        { "mmap",        "mmap2",       OP(ACTION_MMAP) },
+        /* New names: for the rename record, and so that later records
+         * through descriptors open on the old name carry the new one. */
+        { "rename",      "rename",      FD_PATH_OPS },
+        { "renameat",    "renameat",    FD_PATH_OPS },
+        { "renameat2",   "renameat2",   FD_PATH_OPS },
+        { "unlink",      "unlink",      OP(ACTION_UNLINK) },
+        { "unlinkat",    "unlinkat",    OP(ACTION_UNLINK) | OP(ACTION_RMDIR) },
+        { "rmdir",       "rmdir",       OP(ACTION_RMDIR) },
+        { "mkdir",       "mkdir",       OP(ACTION_MKDIR) },
+        { "mkdirat",     "mkdirat",     OP(ACTION_MKDIR) },
+        /* Truncation; the file size is also where an O_APPEND write lands. */
+        { "truncate",    "truncate",    OP(ACTION_TRUNCATE) | APPEND_OPS },
+        { NULL,          "truncate64",  OP(ACTION_TRUNCATE) | APPEND_OPS },
+        { "ftruncate",   "ftruncate",   OP(ACTION_TRUNCATE) | APPEND_OPS },
+        { NULL,          "ftruncate64", OP(ACTION_TRUNCATE) | APPEND_OPS },
         /* Directory listings after an opendir. */
         { "getdents",    "getdents",    OP(ACTION_OPENDIR) },
         { "getdents64",  "getdents64",  OP(ACTION_OPENDIR) },

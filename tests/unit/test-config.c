@@ -230,7 +230,7 @@ static void test_bad(void **state) {
         assert_refused("[monitor]\nusers = root\n", "test.conf:2: monitor.users");
         assert_refused("[monitor]\nusers =\n", "at least one login uid range");
         assert_refused("[monitor]\nusers = 1 3 5 7 9 11 13 15 17\n", "too many login uid ranges");
-        assert_refused("[monitor]\nactions = read unlink\n", "test.conf:2: monitor.actions: unknown action");
+        assert_refused("[monitor]\nactions = read chmod\n", "test.conf:2: monitor.actions: unknown action");
         assert_refused("[monitor]\nactions = gap\n", "unknown action");
         assert_refused("[monitor]\ninclude = home\n", "expected absolute, normalised paths");
         assert_refused("[monitor]\nexclude = /home/../etc\n", "expected absolute, normalised paths");
