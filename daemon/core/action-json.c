@@ -80,6 +80,30 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n) {
         return 0;
 }
 
+static bool byte_plain(unsigned char c) {
+        return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* How many bytes at s need no escaping: printable ASCII other than '"' and
+ * '\\'. Eight bytes at a time: each test sets a byte's top bit exactly when
+ * some byte of the word matches (bytes >= 0x80 have theirs set already). */
+static size_t plain_prefix(const unsigned char *s, size_t n) {
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        size_t i = 0;
+
+        for (; i + 8 <= n; i += 8) {
+                uint64_t x, q, bs;
+                memcpy(&x, s + i, 8);
+                q = x ^ (ones * '"');
+                bs = x ^ (ones * '\\');
+                if (((x - ones * 0x20) | x | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
+                        break;
+        }
+        while (i < n && byte_plain(s[i]))
+                i++;
+        return i;
+}
+
 int json_append_string(CharBuffer *b, const char *s, size_t n) {
         static const char hex[] = "0123456789abcdef";
         const unsigned char *u = (const unsigned char *) s;
@@ -92,12 +116,19 @@ int json_append_string(CharBuffer *b, const char *s, size_t n) {
 
         b->data[b->len++] = '"';
         for (size_t i = 0; i < n; ) {
-                unsigned char c = u[i];
+                size_t j = i + plain_prefix(u + i, n - i);
+                unsigned char c;
 
-                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-                        b->data[b->len++] = (char) c;
-                        i++;
-                } else if (c == '"' || c == '\\') {
+                /* Runs that need no escaping (almost every path and comm)
+                 * are copied in one piece. */
+                if (j > i) {
+                        put(b, s + i, j - i);
+                        i = j;
+                        if (i == n)
+                                break;
+                }
+                c = u[i];
+                if (c == '"' || c == '\\') {
                         b->data[b->len++] = '\\';
                         b->data[b->len++] = (char) c;
                         i++;

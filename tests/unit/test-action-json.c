@@ -131,6 +131,63 @@ static void test_strings(void **state) {
         char_buffer_done(&b);
 }
 
+/* The escaping, byte by byte, as json_append_string() did before it copied
+ * plain runs in one piece: the oracle for the fast path. */
+static size_t escape_slow(const unsigned char *s, size_t n, char *out) {
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0;
+
+        out[o++] = '"';
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = s[i];
+                if (c >= 0x20 && c < 0x7f + 1 && c != '"' && c != '\\')
+                        out[o++] = (char) c;
+                else if (c == '"' || c == '\\') {
+                        out[o++] = '\\';
+                        out[o++] = (char) c;
+                } else if (c < 0x20) {
+                        memcpy(out + o, "\\u00", 4);
+                        o += 4;
+                        out[o++] = hex[c >> 4];
+                        out[o++] = hex[c & 15];
+                } else {
+                        /* only lone bytes >= 0x80 in this test: never valid UTF-8 */
+                        memcpy(out + o, "\\udc", 4);
+                        o += 4;
+                        out[o++] = hex[c >> 4];
+                        out[o++] = hex[c & 15];
+                }
+        }
+        out[o++] = '"';
+        return o;
+}
+
+static void test_strings_runs(void **state) {
+        /* Each special byte at every position of strings up to 40 bytes long,
+         * so that it falls in and across the 8-byte words of the fast path. */
+        static const unsigned char special[] = { '"', '\\', 0x00, 0x01, '\n', 0x1f, 0x7f, 0x80, 0xff, 0x20, 0x7e };
+        CharBuffer b = {};
+        unsigned char in[40];
+        char want[40 * 6 + 2];
+
+        for (size_t n = 1; n <= sizeof(in); n++)
+                for (size_t at = 0; at < n; at++)
+                        for (size_t k = 0; k < sizeof(special); k++) {
+                                size_t w;
+                                for (size_t i = 0; i < n; i++)
+                                        in[i] = (unsigned char) ('a' + i % 26);
+                                in[at] = special[k];
+                                if (at + 3 < n)
+                                        in[at + 3] = special[(k + 1) % sizeof(special)];
+                                w = escape_slow(in, n, want);
+                                b.len = 0;
+                                assert_int_equal(json_append_string(&b, (const char *) in, n), 0);
+                                assert_int_equal(b.len, w);
+                                assert_memory_equal(b.data, want, w);
+                        }
+        char_buffer_done(&b);
+}
+
 static void test_pseudonymised(void **state) {
         static const uint8_t key[32] = { 9 };
         Pseudonymizer *p;
@@ -156,6 +213,7 @@ int main(void) {
                 cmocka_unit_test(test_unknowns),
                 cmocka_unit_test(test_dup_fork_gap),
                 cmocka_unit_test(test_strings),
+                cmocka_unit_test(test_strings_runs),
                 cmocka_unit_test(test_pseudonymised),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
