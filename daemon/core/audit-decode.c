@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/audit-decode.h"
 #include "shared/macro.h"
@@ -46,8 +49,8 @@ struct AuditDecoder {
         /* Events are handed over in serial order: one that completes while
          * an event with a lower serial is still open (its records were fed,
          * auparse has not completed it) waits here, deep-copied. */
-        OpenSerial *open;
-        size_t n_open, open_size;
+        OpenSerial *open;               /* open[open_head..+n_open), sorted by serial */
+        size_t open_head, n_open, open_size;
         AuditEvent **held;              /* sorted by serial */
         size_t n_held, held_size;
         uint64_t released_serial;       /* of the last event handed over */
@@ -95,6 +98,19 @@ static LineUse type_use(const char *t, size_t n) {
 static bool has_control_bytes(const char *s, size_t n) {
         size_t i = 0;
 
+#ifdef __SSE2__
+        /* Thirty-two bytes at a time: min(x, 0x1f) == x exactly for the bytes
+         * below 0x20; only then look at the bytes one by one. */
+        const __m128i lim = _mm_set1_epi8(0x1f);
+        for (; i + 32 <= n; i += 32) {
+                __m128i a = _mm_loadu_si128((const __m128i *) (s + i));
+                __m128i b = _mm_loadu_si128((const __m128i *) (s + i + 16));
+                __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(a, lim), a),
+                                         _mm_cmpeq_epi8(_mm_min_epu8(b, lim), b));
+                if (_mm_movemask_epi8(m))
+                        break;
+        }
+#endif
         /* Eight bytes at a time: a byte below 0x20 sets its top bit in
          * (x - 0x20..) & ~x; only then look at the bytes one by one. */
         for (; i + 8 <= n; i += 8) {
@@ -375,42 +391,85 @@ static bool parse_path_record(auparse_state_t *au, AuditEvent *ev) {
         return true;
 }
 
-static void open_add(AuditDecoder *d, uint64_t serial) {
-        for (size_t i = 0; i < d->n_open; i++)
-                if (d->open[i].serial == serial)
-                        return;
-        if (d->n_open == d->open_size) {
-                size_t n = MAX(d->open_size * 2, (size_t) 16);
-                OpenSerial *o = realloc(d->open, n * sizeof(OpenSerial));
-                if (!o)
-                        return;         /* ordering degrades, nothing is lost */
-                d->open = o;
-                d->open_size = n;
+/* The serials open are kept sorted, with the lowest first: lines come in
+ * serial order almost always, so an add is an append and a completion takes
+ * the first; the lowest is what open_min() wants. Scanning an unsorted list
+ * instead made a large read (a few hundred events between two feeds, as a
+ * live batch with the kernel's EOE records is) quadratic. */
+static size_t open_lower_bound(const AuditDecoder *d, uint64_t serial) {
+        size_t lo = d->open_head, hi = d->open_head + d->n_open;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (d->open[mid].serial < serial)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
-        d->open[d->n_open++] = (OpenSerial) { .serial = serial, .line = d->stats.lines };
+        return lo;
+}
+
+static void open_add(AuditDecoder *d, uint64_t serial) {
+        size_t end = d->open_head + d->n_open, pos = end;
+
+        if (d->n_open > 0 && d->open[end - 1].serial >= serial) {
+                if (d->open[end - 1].serial == serial)
+                        return;         /* the next record of the same event */
+                pos = open_lower_bound(d, serial);
+                if (d->open[pos].serial == serial)
+                        return;
+        }
+        if (end == d->open_size) {
+                if (d->open_head > 0) {
+                        memmove(d->open, d->open + d->open_head, d->n_open * sizeof(OpenSerial));
+                        pos -= d->open_head;
+                        end -= d->open_head;
+                        d->open_head = 0;
+                } else {
+                        size_t n = MAX(d->open_size * 2, (size_t) 16);
+                        OpenSerial *o = realloc(d->open, n * sizeof(OpenSerial));
+                        if (!o)
+                                return;         /* ordering degrades, nothing is lost */
+                        d->open = o;
+                        d->open_size = n;
+                }
+        }
+        memmove(d->open + pos + 1, d->open + pos, (end - pos) * sizeof(OpenSerial));
+        d->open[pos] = (OpenSerial) { .serial = serial, .line = d->stats.lines };
+        d->n_open++;
+}
+
+static void open_remove_at(AuditDecoder *d, size_t i) {
+        size_t end = d->open_head + d->n_open;
+
+        if (i == d->open_head)
+                d->open_head++;
+        else
+                memmove(d->open + i, d->open + i + 1, (end - i - 1) * sizeof(OpenSerial));
+        if (--d->n_open == 0)
+                d->open_head = 0;
 }
 
 static void open_remove(AuditDecoder *d, uint64_t serial) {
-        for (size_t i = 0; i < d->n_open; i++)
-                if (d->open[i].serial == serial) {
-                        d->open[i] = d->open[--d->n_open];
-                        return;
-                }
+        size_t i;
+
+        if (d->n_open == 0)
+                return;
+        i = d->open[d->open_head].serial == serial ? d->open_head : open_lower_bound(d, serial);
+        if (i < d->open_head + d->n_open && d->open[i].serial == serial)
+                open_remove_at(d, i);
 }
 
-/* The lowest serial still open (UINT64_MAX: none); forgets the stale ones. */
+/* The lowest serial still open (UINT64_MAX: none); forgets stale ones. One
+ * that is not the lowest holds nothing back and is looked at once it is. */
 static uint64_t open_min(AuditDecoder *d) {
-        uint64_t m = UINT64_MAX;
-
-        for (size_t i = 0; i < d->n_open; ) {
-                if (d->stats.lines - d->open[i].line > OPEN_MAX_LINES) {
-                        d->open[i] = d->open[--d->n_open];
-                        continue;
-                }
-                m = MIN(m, d->open[i].serial);
-                i++;
+        while (d->n_open > 0) {
+                const OpenSerial *o = d->open + d->open_head;
+                if (d->stats.lines - o->line <= OPEN_MAX_LINES)
+                        return o->serial;
+                open_remove_at(d, d->open_head);
         }
-        return m;
+        return UINT64_MAX;
 }
 
 static AuditEvent *event_copy(const AuditEvent *ev) {
@@ -769,7 +828,7 @@ int audit_decoder_flush(AuditDecoder *d) {
         d->discarding = false;
         if (auparse_flush_feed(d->au) < 0)
                 return -EIO;
-        d->n_open = 0;
+        d->n_open = d->open_head = 0;
         release_held(d, true);
         return 0;
 }
@@ -788,12 +847,14 @@ void audit_decoder_age(AuditDecoder *d) {
         d->lines_at_age = d->stats.lines;
         if (idle || now <= d->stats.newest_sec + AGE_CAUGHT_UP_SEC)
                 auparse_feed_age_events(d->au);
-        for (size_t i = 0; i < d->n_open; ) {
-                if (++d->open[i].age > OPEN_MAX_AGE) {
-                        d->open[i] = d->open[--d->n_open];
-                        continue;
-                }
-                i++;
+        {
+                size_t k = d->open_head;
+                for (size_t i = d->open_head; i < d->open_head + d->n_open; i++)
+                        if (++d->open[i].age <= OPEN_MAX_AGE)
+                                d->open[k++] = d->open[i];
+                d->n_open = k - d->open_head;
+                if (d->n_open == 0)
+                        d->open_head = 0;
         }
         release_held(d, false);
 }

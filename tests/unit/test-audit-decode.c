@@ -161,6 +161,30 @@ static void test_serial_order(void **state) {
         audit_decoder_free(d);
 }
 
+static void test_serial_order_many_open(void **state) {
+        /* Forty events open at once in one feed (a live batch), their
+         * records and EOEs in two other orders: handed over in serial order,
+         * each once, by the feed (none is left held for the flush). */
+        AuditDecoder *d = decoder();
+        char log[40 * 700], *p = log;
+
+        for (unsigned i = 0; i < 40; i++)
+                p += sprintf(p, SYSCALL(%u, %u, 3), 100 + (i * 7) % 40, 1000 + (i * 7) % 40);
+        for (unsigned i = 0; i < 40; i++)
+                p += sprintf(p, EOE(%u), 100 + (i * 11) % 40);
+        assert_int_equal(audit_decoder_feed(d, log, p - log), 0);
+        assert_int_equal(n_seen, 40);
+        assert_int_equal(audit_decoder_get_stats(d).open, 0);
+        assert_int_equal(audit_decoder_get_stats(d).held, 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 40);
+        for (size_t i = 0; i < n_seen; i++) {
+                assert_int_equal(seen[i].serial, 100 + i);
+                assert_int_equal(seen[i].pid, 1000 + i);
+        }
+        audit_decoder_free(d);
+}
+
 static void test_lost_records_do_not_block(void **state) {
         /* Live, after a multicast overflow: only the EOE of event 10 arrived.
          * Event 11 must not wait for it for good. */
@@ -388,6 +412,7 @@ int main(void) {
                 cmocka_unit_test(test_split_reads),
                 cmocka_unit_test(test_interleaved_and_no_eoe),
                 cmocka_unit_test(test_serial_order),
+                cmocka_unit_test(test_serial_order_many_open),
                 cmocka_unit_test(test_lost_records_do_not_block),
                 cmocka_unit_test(test_lagging_stream_is_not_split),
                 cmocka_unit_test(test_eoe_hands_over_at_once),
