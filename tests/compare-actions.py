@@ -25,7 +25,7 @@ import difflib
 import json
 import sys
 
-XFER = ("path", "fd", "offset", "bytes")
+XFER = ("path", "fd", "offset", "bytes", "via")
 KEYS = {
     "open": ("path", "fd"),
     "opendir": ("path", "fd"),
@@ -35,11 +35,15 @@ KEYS = {
     "lseek": ("path", "fd", "offset"),
     "dup": ("old_fd", "new_fd", "path"),
     "fork": ("child",),
-    "exec": ("path",),
+    "exec": ("path", "exe"),
     "exit": (),
+    "mmap": ("path", "fd", "offset", "bytes"),
+    "rename": ("path", "new_path"),
+    "unlink": ("path",), "rmdir": ("path",), "mkdir": ("path",),
+    "truncate": ("path", "fd", "size"),
     "gap": ("lost", "reason"),
 }
-ALL_KEYS = ("path", "fd", "offset", "bytes", "old_fd", "new_fd", "child")
+ALL_KEYS = ("path", "fd", "offset", "bytes", "old_fd", "new_fd", "child", "new_path", "size", "exe", "via")
 MISSING = "<missing>"
 MAX_REPORT_LINES = 80
 

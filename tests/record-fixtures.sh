@@ -31,8 +31,8 @@ auid=2718281
 base=/tmp/fsmon-fixture-wd
 workdir=$base/tree
 
-b64_syscalls=open,openat,openat2,creat,read,write,pread,pwrite,readv,writev,preadv,pwritev,lseek,close,close_range,dup,dup2,dup3,fcntl,fork,vfork,clone,clone3,execve,execveat,getdents64,exit_group
-b32_syscalls=open,openat,openat2,creat,read,write,pread64,pwrite64,readv,writev,preadv,pwritev,lseek,_llseek,close,close_range,dup,dup2,dup3,fcntl,fcntl64,fork,vfork,clone,clone3,execve,execveat,getdents64,exit_group
+b64_syscalls=open,openat,openat2,creat,read,write,pread,pwrite,readv,writev,preadv,pwritev,lseek,close,close_range,dup,dup2,dup3,fcntl,fork,vfork,clone,clone3,execve,execveat,getdents64,exit_group,copy_file_range,sendfile,splice,mmap,rename,renameat,renameat2,unlink,unlinkat,rmdir,mkdir,mkdirat,truncate,ftruncate
+b32_syscalls=open,openat,openat2,creat,read,write,pread64,pwrite64,readv,writev,preadv,pwritev,lseek,_llseek,close,close_range,dup,dup2,dup3,fcntl,fcntl64,fork,vfork,clone,clone3,execve,execveat,getdents64,exit_group,copy_file_range,sendfile,sendfile64,splice,mmap2,rename,renameat,renameat2,unlink,unlinkat,rmdir,mkdir,mkdirat,truncate,truncate64,ftruncate,ftruncate64
 rules=(
         "-F arch=b64 -F auid=$auid -S $b64_syscalls -k $key"
         "-F arch=b32 -F auid=$auid -S $b32_syscalls -k $key"
