@@ -312,6 +312,9 @@ static void render_text(const Data *d, size_t top, FILE *o) {
         fprintf(o, "  %-16s %20" PRIu64 "\n", "actions", s->c.actions);
         fprintf(o, "  %-16s %20s  (%" PRIu64 ")\n", "bytes read", format_bytes(b1, s->c.bytes_read), s->c.bytes_read);
         fprintf(o, "  %-16s %20s  (%" PRIu64 ")\n", "bytes written", format_bytes(b1, s->c.bytes_written), s->c.bytes_written);
+        /* Mapped bytes are what could be accessed, not what was: apart. */
+        fprintf(o, "  %-16s %20s  (%" PRIu64 ", in %" PRIu64 " map%s; accesses are not seen)\n", "bytes mapped",
+                format_bytes(b1, s->c.bytes_mapped), s->c.bytes_mapped, s->c.maps, s->c.maps == 1 ? "" : "s");
         fprintf(o, "  %-16s %20" PRIu64 "\n", "files", s->files);
         fprintf(o, "  %-16s %20" PRIu64 "\n", "hosts", (uint64_t) d->n_tables[REPORT_TABLE_HOSTS]);
         if (s->gaps > 0)
@@ -323,6 +326,13 @@ static void render_text(const Data *d, size_t top, FILE *o) {
         for (size_t i = 0; i < d->n_ops; i++)
                 fprintf(o, "  %-10s %14" PRIu64 " %14s %20" PRIu64 "\n", d->ops[i].name, d->ops[i].count,
                         format_bytes(b1, d->ops[i].bytes), d->ops[i].bytes);
+
+        fputs("\nRenames and deletions\n", o);
+        fprintf(o, "  %-10s %14" PRIu64 "\n", "rename", s->names.renames);
+        fprintf(o, "  %-10s %14" PRIu64 "\n", "unlink", s->names.unlinks);
+        fprintf(o, "  %-10s %14" PRIu64 "\n", "rmdir", s->names.rmdirs);
+        fprintf(o, "  %-10s %14" PRIu64 "\n", "mkdir", s->names.mkdirs);
+        fprintf(o, "  %-10s %14" PRIu64 "\n", "truncate", s->names.truncates);
 
         fputs("\nAccess patterns (a transfer is sequential when it starts where the last one on that file ended)\n", o);
         fprintf(o, "  %-8s %28s   %28s   %21s\n", "", "SEQUENTIAL", "RANDOM", "OFFSET UNKNOWN");
@@ -363,8 +373,10 @@ static void render_text(const Data *d, size_t top, FILE *o) {
 
 static void json_counters(FILE *o, const ReportCounters *c) {
         fprintf(o, "\"actions\":%" PRIu64 ",\"opens\":%" PRIu64 ",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
-                ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64,
-                c->actions, c->opens, c->reads, c->writes, c->bytes_read, c->bytes_written);
+                ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"maps\":%" PRIu64
+                ",\"bytes_mapped\":%" PRIu64,
+                c->actions, c->opens, c->reads, c->writes, c->bytes_read, c->bytes_written, c->maps,
+                c->bytes_mapped);
 }
 
 static void json_pattern(FILE *o, const ReportPattern *p) {
@@ -420,6 +432,9 @@ static void render_json(const Data *d, FILE *o) {
         json_counters(o, &s->c);
         fprintf(o, ",\"files\":%" PRIu64 ",\"hosts\":%zu,\"gaps\":%" PRIu64 ",\"lost_events\":%" PRIu64 "},\n",
                 s->files, d->n_tables[REPORT_TABLE_HOSTS], s->gaps, s->lost);
+        fprintf(o, " \"names\":{\"rename\":%" PRIu64 ",\"unlink\":%" PRIu64 ",\"rmdir\":%" PRIu64
+                ",\"mkdir\":%" PRIu64 ",\"truncate\":%" PRIu64 "},\n",
+                s->names.renames, s->names.unlinks, s->names.rmdirs, s->names.mkdirs, s->names.truncates);
 
         fputs(" \"ops\":{", o);
         for (size_t i = 0; i < d->n_ops; i++) {
@@ -493,6 +508,8 @@ static void csv_counters(FILE *o, const char *section, const char *key, const Re
         csv_row(o, section, key, "writes", c->writes);
         csv_row(o, section, key, "bytes_read", c->bytes_read);
         csv_row(o, section, key, "bytes_written", c->bytes_written);
+        csv_row(o, section, key, "maps", c->maps);
+        csv_row(o, section, key, "bytes_mapped", c->bytes_mapped);
 }
 
 static void csv_pattern(FILE *o, const char *key, const ReportPattern *p) {
@@ -528,6 +545,11 @@ static void render_csv(const Data *d, FILE *o) {
         csv_counters(o, "totals", "", &s->c);
         csv_row(o, "totals", "", "files", s->files);
         csv_row(o, "totals", "", "lost_events", s->lost);
+        csv_row(o, "names", "rename", "count", s->names.renames);
+        csv_row(o, "names", "unlink", "count", s->names.unlinks);
+        csv_row(o, "names", "rmdir", "count", s->names.rmdirs);
+        csv_row(o, "names", "mkdir", "count", s->names.mkdirs);
+        csv_row(o, "names", "truncate", "count", s->names.truncates);
         for (size_t i = 0; i < d->n_ops; i++) {
                 csv_row(o, "op", d->ops[i].name, "count", d->ops[i].count);
                 csv_row(o, "op", d->ops[i].name, "bytes", d->ops[i].bytes);

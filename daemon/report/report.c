@@ -333,6 +333,16 @@ static void counters_add(ReportCounters *a, const ReportCounters *b) {
         a->writes += b->writes;
         a->bytes_read += b->bytes_read;
         a->bytes_written += b->bytes_written;
+        a->maps += b->maps;
+        a->bytes_mapped += b->bytes_mapped;
+}
+
+static void names_add(ReportNames *a, const ReportNames *b) {
+        a->renames += b->renames;
+        a->unlinks += b->unlinks;
+        a->rmdirs += b->rmdirs;
+        a->mkdirs += b->mkdirs;
+        a->truncates += b->truncates;
 }
 
 static void pattern_add(ReportPattern *a, const ReportPattern *b) {
@@ -489,22 +499,36 @@ ReportOpClass report_op_class(const char *op, size_t len) {
                         return REPORT_OP_READ;
                 if (memcmp(op, "open", 4) == 0)
                         return REPORT_OP_OPEN;
+                if (memcmp(op, "mmap", 4) == 0)
+                        return REPORT_OP_MAP;
                 break;
         case 5:
                 if (memcmp(op, "write", 5) == 0)
                         return REPORT_OP_WRITE;
                 if (memcmp(op, "pread", 5) == 0 || memcmp(op, "readv", 5) == 0)
                         return REPORT_OP_READ;
+                if (memcmp(op, "rmdir", 5) == 0)
+                        return REPORT_OP_RMDIR;
+                if (memcmp(op, "mkdir", 5) == 0)
+                        return REPORT_OP_MKDIR;
                 break;
         case 6:
                 if (memcmp(op, "pwrite", 6) == 0 || memcmp(op, "writev", 6) == 0)
                         return REPORT_OP_WRITE;
                 if (memcmp(op, "preadv", 6) == 0)
                         return REPORT_OP_READ;
+                if (memcmp(op, "rename", 6) == 0)
+                        return REPORT_OP_RENAME;
+                if (memcmp(op, "unlink", 6) == 0)
+                        return REPORT_OP_UNLINK;
                 break;
         case 7:
                 if (memcmp(op, "pwritev", 7) == 0)
                         return REPORT_OP_WRITE;
+                break;
+        case 8:
+                if (memcmp(op, "truncate", 8) == 0)
+                        return REPORT_OP_TRUNCATE;
                 break;
         }
         return REPORT_OP_OTHER;
@@ -607,6 +631,25 @@ int report_add(Report *r, const ReportRecord *rec, const char *host) {
                 break;
         case REPORT_OP_OPEN:
                 d.opens = 1;
+                break;
+        case REPORT_OP_MAP:
+                d.maps = 1;
+                d.bytes_mapped = bytes;
+                break;
+        case REPORT_OP_RENAME:
+                r->summary.names.renames++;
+                break;
+        case REPORT_OP_UNLINK:
+                r->summary.names.unlinks++;
+                break;
+        case REPORT_OP_RMDIR:
+                r->summary.names.rmdirs++;
+                break;
+        case REPORT_OP_MKDIR:
+                r->summary.names.mkdirs++;
+                break;
+        case REPORT_OP_TRUNCATE:
+                r->summary.names.truncates++;
                 break;
         default:
                 break;
@@ -872,6 +915,7 @@ int report_merge(Report *r, Report *delta) {
                 s->first_sec = ds->first_sec;
         s->last_sec = MAX(s->last_sec, ds->last_sec);
         counters_add(&s->c, &ds->c);
+        names_add(&s->names, &ds->names);
         pattern_add(&r->pathless[0], &delta->pathless[0]);
         pattern_add(&r->pathless[1], &delta->pathless[1]);
 

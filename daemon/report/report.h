@@ -34,14 +34,26 @@ typedef enum ReportOpClass {
         REPORT_OP_READ,         /* read, pread, readv, preadv */
         REPORT_OP_WRITE,        /* write, pwrite, writev, pwritev */
         REPORT_OP_OPEN,         /* open */
+        REPORT_OP_MAP,          /* mmap: bytes mapped, not bytes moved */
+        REPORT_OP_RENAME,       /* rename */
+        REPORT_OP_UNLINK,       /* unlink */
+        REPORT_OP_RMDIR,        /* rmdir */
+        REPORT_OP_MKDIR,        /* mkdir */
+        REPORT_OP_TRUNCATE,     /* truncate */
 } ReportOpClass;
 
 typedef struct ReportCounters {
         uint64_t actions;
         uint64_t opens;
         uint64_t reads, writes;
-        uint64_t bytes_read, bytes_written;
+        uint64_t bytes_read, bytes_written;    /* copies (\"via\") count in both */
+        uint64_t maps, bytes_mapped;            /* kept apart: accesses are not seen */
 } ReportCounters;
+
+/* Changes to names, in their own table: they move no bytes. */
+typedef struct ReportNames {
+        uint64_t renames, unlinks, rmdirs, mkdirs, truncates;
+} ReportNames;
 
 /* Sequential: a transfer that starts where the previous transfer of the
  * same direction on the same file ended (the first one: at offset 0).
@@ -98,6 +110,7 @@ typedef struct ReportSummary {
         ReportPattern read_pattern, write_pattern;
         uint64_t reread_bytes;
         uint64_t files;
+        ReportNames names;
 } ReportSummary;
 
 typedef enum ReportTable {

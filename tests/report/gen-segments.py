@@ -123,10 +123,13 @@ class Ledger:
         self.hours = {}
         self.read_pattern = {"sequential": [0, 0], "random": [0, 0], "unknown": [0, 0]}
         self.write_pattern = {"sequential": [0, 0], "random": [0, 0], "unknown": [0, 0]}
+        self.maps = self.bytes_mapped = 0
+        self.names = {"rename": 0, "unlink": 0, "rmdir": 0, "mkdir": 0, "truncate": 0}
 
     @staticmethod
     def counters():
-        return {"actions": 0, "opens": 0, "reads": 0, "writes": 0, "bytes_read": 0, "bytes_written": 0}
+        return {"actions": 0, "opens": 0, "reads": 0, "writes": 0, "bytes_read": 0, "bytes_written": 0,
+                "maps": 0, "bytes_mapped": 0}
 
     def file(self, host, path):
         key = (host, path)
@@ -145,15 +148,22 @@ class Ledger:
         self.records += 1
         cls = ("read" if op in ("read", "pread", "readv", "preadv") else
                "write" if op in ("write", "pwrite", "writev", "pwritev") else
-               "open" if op == "open" else "other")
+               "open" if op == "open" else "map" if op == "mmap" else "other")
         d = self.counters()
         d["actions"] = 1
+        # A copy's read and write ("via") are a read and a write.
         if cls == "read":
             d["reads"], d["bytes_read"] = 1, b
         elif cls == "write":
             d["writes"], d["bytes_written"] = 1, b
         elif cls == "open":
             d["opens"] = 1
+        elif cls == "map":
+            d["maps"], d["bytes_mapped"] = 1, b
+        if op in self.names:
+            self.names[op] += 1
+        self.maps += d["maps"]
+        self.bytes_mapped += d["bytes_mapped"]
         self.bytes_read += d["bytes_read"]
         self.bytes_written += d["bytes_written"]
         self.opens += d["opens"]
@@ -231,9 +241,11 @@ class Ledger:
         return {
             "records": self.records,
             "totals": {"actions": self.records, "opens": self.opens, "bytes_read": self.bytes_read,
-                       "bytes_written": self.bytes_written, "files": len(self.files),
+                       "bytes_written": self.bytes_written, "maps": self.maps,
+                       "bytes_mapped": self.bytes_mapped, "files": len(self.files),
                        "hosts": len(self.hosts), "gaps": self.gaps, "lost_events": self.lost},
             "ops": self.ops,
+            "names": self.names,
             "patterns": {"read": pat(self.read_pattern), "write": pat(self.write_pattern),
                          "reread_bytes": sum(f["reread"] for f in self.files.values())},
             "top_files_by_bytes": [f_out(x) for x in by_bytes[:top]],
@@ -318,6 +330,19 @@ class Host:
             self.write({"op": "close", **ids, "path": path, "fd": fd + 10})
             self.write({"op": "readv", **ids, "path": path, "fd": fd, "offset": 0, "bytes": 777})
             self.write({"op": "writev", **ids, "path": path, "fd": fd, "offset": 0, "bytes": 333})
+            # Beyond the old ten: a copy, a map, names changed.
+            copy = path + ".copy"
+            self.write({"op": "read", **ids, "path": path, "fd": fd, "offset": 0, "bytes": 4096,
+                        "via": "copy_file_range"})
+            self.write({"op": "write", **ids, "path": copy, "fd": fd + 1, "offset": 0, "bytes": 4096,
+                        "via": "copy_file_range"})
+            self.write({"op": "mmap", **ids, "path": path, "fd": fd, "offset": None, "bytes": 8192,
+                        "prot": 1, "flags": 1})
+            self.write({"op": "truncate", **ids, "path": copy, "fd": fd + 1, "size": 10})
+            self.write({"op": "rename", **ids, "path": copy, "new_path": copy + ".bak"})
+            self.write({"op": "unlink", **ids, "path": copy + ".bak"})
+            self.write({"op": "mkdir", **ids, "path": path + ".d"})
+            self.write({"op": "rmdir", **ids, "path": path + ".d"})
         else:
             # Offsets that cannot be known, a transfer without a path.
             self.write({"op": "read", **ids, "path": path, "fd": fd, "offset": None, "bytes": 1000})

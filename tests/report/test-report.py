@@ -71,6 +71,8 @@ def main():
         for k, v in exp["totals"].items():
             eq(rep["totals"][k], v, "totals." + k)
         eq(rep["ops"], exp["ops"], "per-op counts and bytes")
+        eq(rep["names"], exp["names"], "renames and deletions")
+        check(exp["names"]["rename"] > 0 and exp["totals"]["bytes_mapped"] > 0, "workload renames and maps")
         eq(rep["patterns"], exp["patterns"], "access patterns")
 
         for which in ("top_files_by_bytes", "top_files_by_opens"):
@@ -80,7 +82,8 @@ def main():
 
         def table(rows, key):
             return {str(r[key]): {k: r[k] for k in ("actions", "opens", "reads", "writes",
-                                                     "bytes_read", "bytes_written")} for r in rows}
+                                                     "bytes_read", "bytes_written", "maps",
+                                                     "bytes_mapped")} for r in rows}
         eq(table(rep["programs"], "program"), exp["programs"], "per program")
         eq(table(rep["users"], "user"), exp["users"], "per user")
         eq(table(rep["hosts"], "host"), exp["hosts"], "per host")
