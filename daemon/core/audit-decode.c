@@ -62,6 +62,15 @@ void audit_decoder_set_filter(AuditDecoder *d, AuditLineFilter filter, void *use
         d->filter_userdata = userdata;
 }
 
+/* strcmp(a, lit) == 0 for the short literal names compared below, without a
+ * call per field (the libc call was most of the name comparisons' cost). */
+static inline bool streq(const char *a, const char *lit) {
+        for (; *lit; a++, lit++)
+                if (*a != *lit)
+                        return false;
+        return *a == 0;
+}
+
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
 }
@@ -72,6 +81,8 @@ static bool is_digit(char c) {
  * so it is replaced by a short EOE line instead of being dropped. */
 typedef enum LineUse {
         LINE_KEEP,
+        LINE_SYSCALL,   /* fed without the fields in syscall_unused[] */
+        LINE_PATH,      /* fed without the fields in path_unused[] */
         LINE_END,       /* the kernel's EOE: fed, but never opens a serial */
         LINE_DROP,
         LINE_AS_EOE,
@@ -83,6 +94,7 @@ typedef struct LineInfo {
         size_t type_off;        /* where "type=" begins (after a node= prefix) */
         size_t hdr_off, hdr_end;/* " msg=audit(...):" */
         LineUse use;
+        bool enriched;          /* holds ENRICHED's 0x1d separator */
 } LineInfo;
 
 static LineUse type_use(const char *t, size_t n) {
@@ -92,10 +104,80 @@ static LineUse type_use(const char *t, size_t n) {
                 return LINE_AS_EOE;
         if ((n == 6 && memcmp(t, "EXECVE", 6) == 0) || (n == 10 && memcmp(t, "BPRM_FCAPS", 10) == 0))
                 return LINE_DROP;
+        if (n == 7 && memcmp(t, "SYSCALL", 7) == 0)
+                return LINE_SYSCALL;
+        if (n == 4 && memcmp(t, "PATH", 4) == 0)
+                return LINE_PATH;
         return LINE_KEEP;
 }
 
-static bool has_control_bytes(const char *s, size_t n) {
+/* Fields of SYSCALL and PATH records that nothing in fsmon reads (see
+ * parse_syscall_record() and parse_path_record(): a field read there must
+ * never be listed here). They are cut from the line before auparse sees
+ * it: auparse splits and stores every field of every record, about 250
+ * instructions a field, a tenth of decoding a syscall log. */
+/* name: a field, "name=value"; n its length. */
+#define IS(s) (n > sizeof(s) && memcmp(name, s "=", sizeof(s)) == 0)
+static bool syscall_field_unused(const char *name, size_t n) {
+        switch (name[0]) {
+        case 'e': return IS("euid") || IS("egid");
+        case 'f': return IS("fsuid") || IS("fsgid");
+        case 'g': return IS("gid");
+        case 'i': return IS("items");
+        case 's': return IS("suid") || IS("sgid") || IS("ses") || IS("subj");
+        case 't': return IS("tty");
+        default: return false;
+        }
+}
+
+static bool path_field_unused(const char *name, size_t n) {
+        switch (name[0]) {
+        case 'c': return IS("cap_fp") || IS("cap_fi") || IS("cap_fe") || IS("cap_fver") || IS("cap_frootid");
+        case 'd': return IS("dev");
+        case 'i': return IS("inode");
+        case 'o': return IS("ouid") || IS("ogid") || IS("obj");
+        case 'r': return IS("rdev");
+        default: return false;
+        }
+}
+#undef IS
+
+/* Writes the line at p (n bytes, without its '\n') to out without the
+ * unused fields, and without ENRICHED's interpretations (after 0x1d: fsmon
+ * decodes the raw values), ending in '\n'; returns its length, at most
+ * n + 1 + (a space after the header, if the line had none). */
+static size_t line_strip(const char *p, size_t n, const LineInfo *info, char *out) {
+        bool (*unused)(const char *, size_t) = info->use == LINE_SYSCALL ? syscall_field_unused : path_field_unused;
+        const char *q = p + info->hdr_end, *e = p + n;
+        size_t o = info->hdr_end;
+
+        if (info->enriched) {
+                const char *gs = memchr(q, 0x1d, e - q);
+                if (gs)
+                        e = gs;
+        }
+        memcpy(out, p, o);
+        while (q < e) {
+                const char *t, *te;
+
+                while (q < e && *q == ' ')
+                        q++;
+                if (q == e)
+                        break;
+                t = q;
+                te = memchr(q, ' ', e - q) ?: e;
+                if (!unused(t, te - t)) {
+                        out[o++] = ' ';
+                        memcpy(out + o, t, te - t);
+                        o += te - t;
+                }
+                q = te;
+        }
+        out[o++] = '\n';
+        return o;
+}
+
+static bool has_control_bytes(const char *s, size_t n, bool *enriched) {
         size_t i = 0;
 
 #ifdef __SSE2__
@@ -121,7 +203,9 @@ static bool has_control_bytes(const char *s, size_t n) {
         }
         for (; i < n; i++) {
                 unsigned char c = (unsigned char) s[i];
-                if (c < 0x20 && c != 0x1d && c != '\t')
+                if (c == 0x1d)
+                        *enriched = true;
+                else if (c < 0x20 && c != '\t')
                         return true;
         }
         return false;
@@ -178,7 +262,8 @@ static bool line_check(const char *s, size_t n, LineInfo *ret) {
         /* Control bytes (other than ENRICHED's 0x1d separator and tabs) mean
          * binary garbage; a NUL would also cut the line short in auparse.
          * Lines that are not handed to auparse need no look. */
-        if (ret->use != LINE_DROP && has_control_bytes(s, n))
+        ret->enriched = false;
+        if (ret->use != LINE_DROP && has_control_bytes(s, n, &ret->enriched))
                 return false;
         ret->sec = sec;
         ret->msec = (unsigned) msec;
@@ -194,25 +279,26 @@ bool audit_line_is_valid(const char *s, size_t n) {
 
 /* Numbers: audit prints pids and ids in decimal, arch and a0..a3 in hex,
  * exit as signed decimal. Reject anything else, including overflow. */
+/* Each digit's value plus one; 0: not a digit. */
+static const uint8_t digit_value1[256] = {
+        ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+        ['8'] = 9, ['9'] = 10,
+        ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+        ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 static int parse_u64(const char *s, int base, uint64_t *ret) {
         uint64_t v = 0;
-        const char *p = s;
+        const unsigned char *p = (const unsigned char *) s;
 
         if (!*p)
                 return -EINVAL;
         for (; *p; p++) {
-                unsigned d;
-                if (*p >= '0' && *p <= '9')
-                        d = *p - '0';
-                else if (base == 16 && *p >= 'a' && *p <= 'f')
-                        d = *p - 'a' + 10;
-                else if (base == 16 && *p >= 'A' && *p <= 'F')
-                        d = *p - 'A' + 10;
-                else
+                unsigned d = (unsigned) digit_value1[*p] - 1;  /* not a digit: UINT_MAX */
+                if (d >= (unsigned) base)
                         return -EINVAL;
-                if (v > (UINT64_MAX - d) / (unsigned) base)
+                if (__builtin_mul_overflow(v, (uint64_t) base, &v) || __builtin_add_overflow(v, d, &v))
                         return -ERANGE;
-                v = v * base + d;
         }
         *ret = v;
         return 0;
@@ -266,45 +352,45 @@ static bool parse_syscall_record(auparse_state_t *au, AuditEvent *ev) {
                         if (n[1] >= '0' && n[1] <= '3' && n[2] == 0) {
                                 bad |= parse_u64(v, 16, &ev->a[n[1] - '0']) < 0;
                                 seen |= 1u << (3 + n[1] - '0');
-                        } else if (strcmp(n, "arch") == 0) {
+                        } else if (streq(n, "arch")) {
                                 bad |= parse_u64(v, 16, &u) < 0 || u > UINT32_MAX;
                                 ev->arch = (uint32_t) u;
                                 seen |= SEEN_ARCH;
-                        } else if (strcmp(n, "auid") == 0)
+                        } else if (streq(n, "auid"))
                                 bad |= parse_u32(v, &ev->auid) < 0;
                         break;
                 case 's':
-                        if (strcmp(n, "syscall") == 0) {
+                        if (streq(n, "syscall")) {
                                 bad |= parse_u64(v, 10, &u) < 0 || u > INT32_MAX;
                                 ev->syscall = (int) u;
                                 seen |= SEEN_SYSCALL;
-                        } else if (strcmp(n, "success") == 0)
-                                ev->success = strcmp(v, "yes") == 0;
+                        } else if (streq(n, "success"))
+                                ev->success = streq(v, "yes");
                         break;
                 case 'e':
-                        if (strcmp(n, "exit") == 0) {
+                        if (streq(n, "exit")) {
                                 bad |= parse_i64(v, &ev->exit) < 0;
                                 ev->has_exit = true;
-                        } else if (strcmp(n, "exe") == 0)
+                        } else if (streq(n, "exe"))
                                 ev->exe = v;
                         break;
                 case 'p':
-                        if (strcmp(n, "pid") == 0) {
+                        if (streq(n, "pid")) {
                                 bad |= parse_u32(v, &ev->pid) < 0;
                                 seen |= SEEN_PID;
-                        } else if (strcmp(n, "ppid") == 0)
+                        } else if (streq(n, "ppid"))
                                 bad |= parse_u32(v, &ev->ppid) < 0;
                         break;
                 case 'u':
-                        if (strcmp(n, "uid") == 0)
+                        if (streq(n, "uid"))
                                 bad |= parse_u32(v, &ev->uid) < 0;
                         break;
                 case 'c':
-                        if (strcmp(n, "comm") == 0)
+                        if (streq(n, "comm"))
                                 ev->comm = v;
                         break;
                 case 'k':
-                        if (strcmp(n, "key") == 0)
+                        if (streq(n, "key"))
                                 ev->key = v;
                         break;
                 }
@@ -329,11 +415,11 @@ static bool parse_mmap_record(auparse_state_t *au, AuditEvent *ev) {
 
                 if (!n || !v)
                         continue;
-                if (strcmp(n, "fd") == 0) {
+                if (streq(n, "fd")) {
                         bad |= parse_u64(v, 10, &u) < 0 || u > INT32_MAX;
                         ev->mmap_fd = (int) u;
                         have_fd = true;
-                } else if (strcmp(n, "flags") == 0) {
+                } else if (streq(n, "flags")) {
                         const char *x = v;
                         if (x[0] == '0' && (x[1] == 'x' || x[1] == 'X'))
                                 x += 2;
@@ -352,7 +438,7 @@ static void parse_cwd_record(auparse_state_t *au, AuditEvent *ev) {
                 return;
         do {
                 const char *n = auparse_get_field_name(au);
-                if (n && strcmp(n, "cwd") == 0) {
+                if (n && streq(n, "cwd")) {
                         ev->cwd = auparse_get_field_str(au);
                         return;
                 }
@@ -371,16 +457,16 @@ static bool parse_path_record(auparse_state_t *au, AuditEvent *ev) {
 
                 if (!n || !v)
                         continue;
-                if (strcmp(n, "item") == 0) {
+                if (streq(n, "item")) {
                         bad |= parse_u64(v, 10, &u) < 0 || u > 1024;
                         p.item = (int) u;
-                } else if (strcmp(n, "name") == 0)
+                } else if (streq(n, "name"))
                         p.name = v;
-                else if (strcmp(n, "mode") == 0) {
+                else if (streq(n, "mode")) {
                         bad |= parse_u64(v, 8, &u) < 0 || u > UINT32_MAX;
                         p.mode = (uint32_t) u;
                         p.has_mode = true;
-                } else if (strcmp(n, "nametype") == 0)
+                } else if (streq(n, "nametype"))
                         p.nametype = v;
         } while (auparse_next_field(au) > 0);
 
@@ -690,7 +776,7 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                 const char *nl = memchr(p, '\n', end - p);
                 size_t n = nl - p;
                 LineInfo info;
-                bool skip = false, eoe = false, cr = false;
+                bool skip = false, eoe = false, cr = false, strip;
 
                 /* CRLF line endings (a log copied through Windows or some
                  * collectors): the '\r' is not part of the record. */
@@ -713,25 +799,31 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                  * already, or was completed before it came (auparse then
                  * drops it), and a serial opened by it would hold every
                  * later event back until it aged out. */
-                if (!skip && info.use == LINE_KEEP)
+                if (!skip && (info.use == LINE_KEEP || info.use == LINE_SYSCALL || info.use == LINE_PATH))
                         open_add(d, info.serial);
                 if ((!skip || eoe) && info.sec > d->stats.newest_sec)
                         d->stats.newest_sec = info.sec;
-                if (skip || cr) {
+                strip = !skip && (info.use == LINE_SYSCALL || info.use == LINE_PATH);
+                if (skip || cr || strip) {
                         if (p > run && auparse_feed(d->au, run, p - run) < 0)
                                 return -EIO;
                         run = nl + 1;
                         if (eoe && feed_eoe(d, p, &info) < 0)
                                 return -EIO;
                 }
-                if (!skip && cr) {
+                if (!skip && (cr || strip)) {
                         /* auparse would keep the '\r' in the last field:
                          * feed the line with a plain '\n'. */
-                        if (!d->crlf_line && !(d->crlf_line = malloc(AUDIT_LINE_MAX + 1)))
+                        size_t l = n + 1;
+                        if (!d->crlf_line && !(d->crlf_line = malloc(AUDIT_LINE_MAX + 2)))
                                 return -ENOMEM;
-                        memcpy(d->crlf_line, p, n);
-                        d->crlf_line[n] = '\n';
-                        if (auparse_feed(d->au, d->crlf_line, n + 1) < 0)
+                        if (strip)
+                                l = line_strip(p, n, &info, d->crlf_line);
+                        else {
+                                memcpy(d->crlf_line, p, n);
+                                d->crlf_line[n] = '\n';
+                        }
+                        if (auparse_feed(d->au, d->crlf_line, l) < 0)
                                 return -EIO;
                 }
                 p = nl + 1;

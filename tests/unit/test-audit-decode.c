@@ -24,6 +24,11 @@ typedef struct Seen {
         bool has_mmap;
         int mmap_fd;
         uint64_t mmap_flags;
+        /* what the unused-field cut must leave (the cut drops suid, fsuid,
+         * ses and others with similar names) */
+        uint32_t ppid, auid, uid, mode;
+        bool success;
+        char comm[32], exe[64], key[32], nametype[16];
 } Seen;
 
 static Seen seen[64];
@@ -43,6 +48,17 @@ static void on_event(const AuditEvent *ev, void *userdata) {
                 assert_int_equal(audit_value_decode(ev->cwd, s->cwd, sizeof(s->cwd), &n), 0);
         if (ev->n_paths > 0 && ev->paths[0].name)
                 (void) audit_value_decode(ev->paths[0].name, s->name, sizeof(s->name), &n);
+        s->ppid = ev->ppid;
+        s->auid = ev->auid;
+        s->uid = ev->uid;
+        s->success = ev->success;
+        snprintf(s->comm, sizeof(s->comm), "%s", ev->comm ?: "");
+        snprintf(s->exe, sizeof(s->exe), "%s", ev->exe ?: "");
+        snprintf(s->key, sizeof(s->key), "%s", ev->key ?: "");
+        if (ev->n_paths > 0) {
+                s->mode = ev->paths[0].mode;
+                snprintf(s->nametype, sizeof(s->nametype), "%s", ev->paths[0].nametype ?: "");
+        }
 }
 
 #define SYSCALL(ser, pid, exit) \
@@ -78,7 +94,50 @@ static void test_one_event(void **state) {
         assert_false(seen[0].malformed);
         assert_string_equal(seen[0].cwd, "/tmp/x");
         assert_string_equal(seen[0].name, "a b \xc3\xa9.txt");
+        assert_int_equal(seen[0].ppid, 1);
+        assert_int_equal(seen[0].auid, 1000);
+        assert_int_equal(seen[0].uid, 1000);
+        assert_true(seen[0].success);
+        assert_string_equal(seen[0].comm, "\"bash\"");
+        assert_string_equal(seen[0].exe, "\"/usr/bin/bash\"");
+        assert_string_equal(seen[0].key, "\"fsmon\"");
+        assert_int_equal(seen[0].mode, 0100644);
+        assert_string_equal(seen[0].nametype, "NORMAL");
         assert_int_equal(audit_decoder_get_stats(d).malformed_lines, 0);
+        audit_decoder_free(d);
+}
+
+static void test_unused_fields_cut(void **state) {
+        /* Fields in another order, the unused ones between, after and with
+         * names that begin like used ones: the used ones are all read. */
+        AuditDecoder *d = decoder();
+        const char *log =
+                "type=SYSCALL msg=audit(1795265019.753:13): fsuid=0 arch=c000003e suid=5 syscall=257 ses=3"
+                " success=no exit=-2 items=1 a0=ffffff9c a1=1 a2=0 a3=0 tty=(none) ppid=9 euid=0 pid=99"
+                " egid=0 auid=1001 gid=0 uid=1002 sgid=0 fsgid=0 comm=\"x\" subj=unconfined exe=\"/x\""
+                " key=\"fsmon\"  \n"
+                "type=PATH msg=audit(1795265019.753:13): inode=5 item=0 dev=fe:00 name=\"/etc/y\" ouid=0"
+                " mode=040755 ogid=0 rdev=00:00 nametype=PARENT cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0"
+                " cap_frootid=0\n"
+                EOE(13);
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(n_seen, 1);
+        assert_false(seen[0].malformed);
+        assert_int_equal(seen[0].syscall, 257);
+        assert_int_equal(seen[0].exit, -2);
+        assert_false(seen[0].success);
+        assert_int_equal(seen[0].pid, 99);
+        assert_int_equal(seen[0].ppid, 9);
+        assert_int_equal(seen[0].auid, 1001);
+        assert_int_equal(seen[0].uid, 1002);
+        assert_string_equal(seen[0].comm, "\"x\"");
+        assert_string_equal(seen[0].exe, "\"/x\"");
+        assert_string_equal(seen[0].key, "\"fsmon\"");
+        assert_int_equal(seen[0].n_paths, 1);
+        assert_string_equal(seen[0].name, "/etc/y");
+        assert_int_equal(seen[0].mode, 040755);
+        assert_string_equal(seen[0].nametype, "PARENT");
         audit_decoder_free(d);
 }
 
@@ -409,6 +468,7 @@ int main(void) {
                 cmocka_unit_test(test_mmap_record),
                 cmocka_unit_test(test_one_event),
                 cmocka_unit_test(test_enriched),
+                cmocka_unit_test(test_unused_fields_cut),
                 cmocka_unit_test(test_split_reads),
                 cmocka_unit_test(test_interleaved_and_no_eoe),
                 cmocka_unit_test(test_serial_order),
