@@ -13,6 +13,7 @@
 #include "bus/bus-polkit.h"
 #include "shared/log.h"
 #include "bus/manager.h"
+#include "shared/string-table.h"
 
 #define USEC_PER_SEC 1000000ULL
 /* Counters change with every event: announce them at most this often. */
@@ -29,13 +30,9 @@ static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STOPPING] = "stopping",
 };
 
-const char *manager_state_to_string(ManagerState s) {
-        if (s < 0 || s >= _MANAGER_STATE_MAX)
-                return NULL;
-        return manager_state_table[s];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(manager_state, ManagerState);
 
-static const char *const upload_result_table[_MANAGER_UPLOAD_RESULT_MAX] = {
+static const char *const manager_upload_result_table[_MANAGER_UPLOAD_RESULT_MAX] = {
         [MANAGER_UPLOAD_SUCCESS]           = "success",
         [MANAGER_UPLOAD_WRONG_PASSWORD]    = "wrong-password",
         [MANAGER_UPLOAD_HOST_KEY_MISMATCH] = "host-key-mismatch",
@@ -44,11 +41,7 @@ static const char *const upload_result_table[_MANAGER_UPLOAD_RESULT_MAX] = {
         [MANAGER_UPLOAD_FAILED]            = "failed",
 };
 
-const char *manager_upload_result_to_string(UploadResult r) {
-        if (r < 0 || r >= _MANAGER_UPLOAD_RESULT_MAX)
-                return NULL;
-        return upload_result_table[r];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(manager_upload_result, UploadResult);
 
 int manager_set_last_upload(Manager *m, uint64_t usec, const char *result) {
         char *copy = strdup(result);

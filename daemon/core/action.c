@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "core/action.h"
 #include "shared/macro.h"
+#include "shared/string-table.h"
 
-static const char *const op_names[_ACTION_OP_MAX] = {
+static const char *const action_op_table[_ACTION_OP_MAX] = {
         [ACTION_OPEN]    = "open",
         [ACTION_OPENDIR] = "opendir",
         [ACTION_READ]    = "read",
@@ -28,8 +29,4 @@ static const char *const op_names[_ACTION_OP_MAX] = {
         [ACTION_TRUNCATE] = "truncate",
 };
 
-const char *action_op_to_string(ActionOp op) {
-        if ((unsigned) op >= ELEMENTSOF(op_names))
-                return NULL;
-        return op_names[op];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(action_op, ActionOp);

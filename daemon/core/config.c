@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "shared/path-util.h"
+#include "shared/string-table.h"
 
 /* libinih reads lines into a fixed buffer of this size (its compile-time
  * INI_MAX_LINE, 200 in Debian's build) and silently splits longer lines; our
@@ -21,24 +22,19 @@
 #define CONFIG_FILE_MAX (1024U * 1024U)
 #define RULE_PATH_MAX 1024U
 
-static const char *const full_policy_names[_SPOOL_FULL_POLICY_MAX] = {
+static const char *const spool_full_policy_table[_SPOOL_FULL_POLICY_MAX] = {
         [SPOOL_FULL_DROP_OLDEST] = "drop-oldest",
         [SPOOL_FULL_STOP]        = "stop",
 };
 
-static const char *const fsync_policy_names[_SPOOL_FSYNC_POLICY_MAX] = {
+static const char *const spool_fsync_policy_table[_SPOOL_FSYNC_POLICY_MAX] = {
         [SPOOL_FSYNC_ALWAYS]   = "always",
         [SPOOL_FSYNC_INTERVAL] = "interval",
         [SPOOL_FSYNC_CLOSE]    = "close",
 };
 
-const char *spool_full_policy_to_string(SpoolFullPolicy p) {
-        return (unsigned) p < _SPOOL_FULL_POLICY_MAX ? full_policy_names[p] : NULL;
-}
-
-const char *spool_fsync_policy_to_string(SpoolFsyncPolicy p) {
-        return (unsigned) p < _SPOOL_FSYNC_POLICY_MAX ? fsync_policy_names[p] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(spool_full_policy, SpoolFullPolicy);
+DEFINE_STRING_TABLE_LOOKUP(spool_fsync_policy, SpoolFsyncPolicy);
 
 static void strv_free_n(char **l, size_t n) {
         for (size_t i = 0; i < n; i++)
@@ -676,16 +672,15 @@ static int config_set(Config *c, const ConfigKey *k, const char *value, bool con
         }
         case VALUE_FULL_POLICY:
         case VALUE_FSYNC_POLICY: {
-                const char *const *names = k->kind == VALUE_FULL_POLICY ? full_policy_names : fsync_policy_names;
-                unsigned max = k->kind == VALUE_FULL_POLICY ? _SPOOL_FULL_POLICY_MAX : _SPOOL_FSYNC_POLICY_MAX;
-                for (unsigned i = 0; i < max; i++)
-                        if (strcmp(value, names[i]) == 0) {
-                                if (k->kind == VALUE_FULL_POLICY)
-                                        c->full_policy = i;
-                                else
-                                        c->fsync_policy = i;
-                                return 0;
-                        }
+                int policy = k->kind == VALUE_FULL_POLICY ? spool_full_policy_from_string(value) :
+                                                            spool_fsync_policy_from_string(value);
+                if (policy >= 0) {
+                        if (k->kind == VALUE_FULL_POLICY)
+                                c->full_policy = policy;
+                        else
+                                c->fsync_policy = policy;
+                        return 0;
+                }
                 *problem = k->kind == VALUE_FULL_POLICY ? "expected drop-oldest or stop" :
                                                           "expected always, interval or close";
                 return -EINVAL;

@@ -114,3 +114,6 @@ bool config_path_is_valid(const char *p, size_t max, bool no_space);
 
 const char *spool_full_policy_to_string(SpoolFullPolicy p) _pure_;
 const char *spool_fsync_policy_to_string(SpoolFsyncPolicy p) _pure_;
+/* The value for a name, or -EINVAL. */
+int spool_full_policy_from_string(const char *s) _pure_;
+int spool_fsync_policy_from_string(const char *s) _pure_;

@@ -7,8 +7,9 @@
 #include <time.h>
 
 #include "report/report-render.h"
+#include "shared/string-table.h"
 
-static const char *const format_names[_REPORT_FORMAT_MAX] = {
+static const char *const report_format_table[_REPORT_FORMAT_MAX] = {
         [REPORT_FORMAT_TEXT] = "text",
         [REPORT_FORMAT_JSON] = "json",
         [REPORT_FORMAT_CSV]  = "csv",
@@ -16,18 +17,7 @@ static const char *const format_names[_REPORT_FORMAT_MAX] = {
         [REPORT_FORMAT_HTML] = "html",
 };
 
-const char *report_format_to_string(ReportFormat f) {
-        if ((unsigned) f >= _REPORT_FORMAT_MAX)
-                return NULL;
-        return format_names[f];
-}
-
-int report_format_from_string(const char *s) {
-        for (size_t i = 0; i < _REPORT_FORMAT_MAX; i++)
-                if (s && strcmp(s, format_names[i]) == 0)
-                        return (int) i;
-        return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(report_format, ReportFormat);
 
 static const char *const table_names[_REPORT_TABLE_MAX] = {
         [REPORT_TABLE_PROGRAMS] = "programs",
