@@ -18,12 +18,24 @@
 #include "shared/fileio.h"
 #include "store/key.h"
 #include "shared/log.h"
+#include "shared/string-table.h"
 #include "core/pseudonym.h"
 #include "service/service.h"
 #include "store/spool.h"
 #include "service/upload-manager.h"
 
 #define STATS_USEC (1000U * 1000U)
+
+/* Why fsmond runs degraded (State "degraded", STATUS=). */
+typedef enum ServiceDegraded {
+        SERVICE_DEGRADED_NONE,
+        SERVICE_DEGRADED_RULES_MISSING,         /* not loaded, or not (all) in the kernel */
+        SERVICE_DEGRADED_AUDIT_DISABLED,        /* loaded, but auditctl -e 0 */
+        SERVICE_DEGRADED_AUDIT_LOCKED,          /* -e 2: the rules cannot change */
+        SERVICE_DEGRADED_NO_EVENTS,             /* the netlink event source failed */
+        SERVICE_DEGRADED_SPOOL,                 /* the spool drops records (its reason says why) */
+        _SERVICE_DEGRADED_MAX,
+} ServiceDegraded;
 
 struct Service {
         Manager *manager;
@@ -39,7 +51,7 @@ struct Service {
         Pseudonymizer *pseudonymizer;
         Spool *spool;
         Capture *capture;
-        char *degraded;                 /* why, or NULL */
+        ServiceDegraded degraded;       /* the first cause, SERVICE_DEGRADED_NONE while all is well */
 
         UploadManager *upload;
 
@@ -73,12 +85,24 @@ static char *strjoin3(const char *a, const char *b, const char *c) {
         return asprintf(&r, "%s%s%s", a, b, c) < 0 ? NULL : r;
 }
 
-static void service_degrade(Service *s, const char *why) {
-        if (!s->degraded) {
-                s->degraded = strdup(why);
-                manager_set_state(s->manager, MANAGER_DEGRADED);
-                (void) sd_notifyf(false, "STATUS=Degraded: %s", why);
-        }
+static const char *const service_degraded_table[_SERVICE_DEGRADED_MAX] = {
+        [SERVICE_DEGRADED_RULES_MISSING]  = "audit rules not loaded",
+        [SERVICE_DEGRADED_AUDIT_DISABLED] = "auditing is disabled in the kernel",
+        [SERVICE_DEGRADED_AUDIT_LOCKED]   = "audit configuration is locked (-e 2); rules not loaded",
+        [SERVICE_DEGRADED_NO_EVENTS]      = "audit events unavailable",
+        [SERVICE_DEGRADED_SPOOL]          = "the spool cannot be written",
+};
+
+static DEFINE_STRING_TABLE_LOOKUP_TO_STRING(service_degraded, ServiceDegraded);
+
+/* The first cause stays until it goes away (only the spool recovers by
+ * itself); detail, when given, is said instead of the cause's words. */
+static void service_degrade(Service *s, ServiceDegraded cause, const char *detail) {
+        if (s->degraded != SERVICE_DEGRADED_NONE)
+                return;
+        s->degraded = cause;
+        manager_set_state(s->manager, MANAGER_DEGRADED);
+        (void) sd_notifyf(false, "STATUS=Degraded: %s", detail ?: service_degraded_to_string(cause));
 }
 
 static void stats_push(Service *s) {
@@ -94,12 +118,11 @@ static void stats_push(Service *s) {
 
         spool_get_stats(s->spool, &ss);
         manager_set_spool(s->manager, ss.bytes, ss.segments);
-        if (ss.degraded && ss.degraded_reason)
-                service_degrade(s, ss.degraded_reason);
-        else if (!ss.degraded && s->degraded && strncmp(s->degraded, "spool", 5) == 0) {
+        if (ss.degraded)
+                service_degrade(s, SERVICE_DEGRADED_SPOOL, ss.degraded_reason);
+        else if (s->degraded == SERVICE_DEGRADED_SPOOL) {
                 /* The spool recovered by itself (space came back). */
-                free(s->degraded);
-                s->degraded = NULL;
+                s->degraded = SERVICE_DEGRADED_NONE;
                 manager_set_state(s->manager, MANAGER_RUNNING);
         }
 }
@@ -141,7 +164,7 @@ static int load_rules(Service *s, const Config *c) {
                 if (r <= 0) {
                         log_warning("fsmon's audit rules are not (all) in the kernel%s%s.",
                                     msg ? ": " : "", msg ?: "");
-                        service_degrade(s, "audit rules not loaded");
+                        service_degrade(s, SERVICE_DEGRADED_RULES_MISSING, NULL);
                 }
                 return 0;
         }
@@ -154,12 +177,11 @@ static int load_rules(Service *s, const Config *c) {
         manager_set_rules_loaded(s->manager, false);
         if (r == AUDIT_RULES_LOADED_DISABLED) {
                 log_warning("%s", msg ?: "Audit rules loaded, but auditing is disabled (auditctl -e 1).");
-                service_degrade(s, "auditing is disabled in the kernel");
+                service_degrade(s, SERVICE_DEGRADED_AUDIT_DISABLED, NULL);
                 return 0;
         }
         log_error_errno(r, "Audit rules not loaded: %s", msg ?: "(no details)");
-        service_degrade(s, r == -EROFS ? "audit configuration is locked (-e 2); rules not loaded"
-                                       : "audit rules not loaded");
+        service_degrade(s, r == -EROFS ? SERVICE_DEGRADED_AUDIT_LOCKED : SERVICE_DEGRADED_RULES_MISSING, NULL);
         return r;
 }
 
@@ -308,12 +330,12 @@ void service_start(Service *s) {
                                 r == -EPERM ? "CAP_AUDIT_READ missing" :
                                 r == -EPROTONOSUPPORT || r == -ECONNREFUSED ? "audit unavailable here, "
                                 "e.g. in a container" : "netlink");
-                service_degrade(s, "audit events unavailable");
+                service_degrade(s, SERVICE_DEGRADED_NO_EVENTS, NULL);
                 /* Nothing reads the spool's torn tail back, if there was one. */
                 (void) spool_torn_tail_settle(s->spool, false);
         }
 
-        if (!s->degraded)
+        if (s->degraded == SERVICE_DEGRADED_NONE)
                 manager_set_state(s->manager, MANAGER_RUNNING);
 
         r = sd_event_add_time_relative(s->manager->event, &s->stats_source, CLOCK_MONOTONIC, STATS_USEC, 0,
@@ -336,7 +358,6 @@ Service *service_free(Service *s) {
         safe_close(s->spool_fd);
         safe_close(s->state_fd);
         free(s->config_path);
-        free(s->degraded);
         free(s);
         return NULL;
 }
