@@ -1091,7 +1091,7 @@ static int recover_closed(Spool *s, const Entry *e) {
                 goto bad;
         }
         if (r < 0)
-                return log_error_errno(r, "Cannot read spool segment %s: %m", e->name);
+                return log_debug_errno(r, "Cannot read spool segment %s: %m", e->name);
         if (info.header.seq != e->seq) {
                 (void) snprintf(why, sizeof(why), "its header names seq %" PRIu64, info.header.seq);
                 goto bad;
@@ -1199,7 +1199,7 @@ static int adopt_and_close(Spool *s, int fd, const char *name, const SegmentInfo
 
         r = segment_close_current(s);
         if (r < 0)
-                return log_error_errno(r, "Cannot close recovered spool segment %s: %m", name);
+                return log_debug_errno(r, "Cannot close recovered spool segment %s: %m", name);
         log_info("Recovered unfinished spool segment %s (%" PRIu64 " records).", name, info->records);
         return 0;
 }
@@ -1238,7 +1238,7 @@ static int recover_open(Spool *s, const Entry *e) {
 
         r = segment_read_fd(fd, SEGMENT_READ_OPEN, NULL, NULL, &info);
         if (r < 0 && r != -EBADMSG)
-                return log_error_errno(r, "Cannot read spool segment %s: %m", e->name);
+                return log_debug_errno(r, "Cannot read spool segment %s: %m", e->name);
         if (r == -EBADMSG || info.header.seq != e->seq || info.compressed) {
                 spool_quarantine(s, e->name, info.error[0] ? info.error : "header does not match its name");
                 /* A torn header alone means nothing after it was written. */
@@ -1266,7 +1266,7 @@ static int recover_open(Spool *s, const Entry *e) {
         /* Drops a footer that made it to disk before the rename did: closing
          * writes the same one again. */
         if (ftruncate(fd, (off_t) info.valid_bytes) < 0)
-                return log_error_errno(errno, "Cannot truncate spool segment %s: %m", e->name);
+                return log_debug_errno(errno, "Cannot truncate spool segment %s: %m", e->name);
         return adopt_and_close(s, TAKE_FD(fd), e->name, &info);
 }
 

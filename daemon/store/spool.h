@@ -123,7 +123,9 @@ typedef struct SpoolStats {
  * (spool_torn_tail()); a closed segment whose header or footer is damaged is
  * quarantined and reported (damage inside: spool_verify_segment()). Logs
  * what it recovered. Errors: -EBUSY (another process has the spool), -EINVAL
- * (bad config), -EPERM/-ELOOP (unsafe directory), I/O errors. */
+ * (bad config), -EPERM/-ELOOP (unsafe directory), I/O errors; they are
+ * returned, not logged (the file they concern is said at debug level): the
+ * caller decides and logs once. */
 int spool_open(const SpoolConfig *config, Spool **ret);
 
 /* After spool_open(): true when recovery found the segment an earlier run
