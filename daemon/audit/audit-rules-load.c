@@ -18,6 +18,7 @@
 #include "audit/audit-rules-load.h"
 #include "shared/log.h"
 #include "shared/fileio.h"
+#include "shared/time-util.h"
 
 #define AUGENRULES_TIMEOUT_MSEC (120 * 1000)
 #define AUGENRULES_OUTPUT_MAX (64U * 1024U)
@@ -49,13 +50,6 @@ int audit_rules_write(const char *path, const char *text) {
         if (r < 0)
                 return r;
         return fileio_write_atomic_at(dir_fd, base, text, strlen(text), RULES_FILE_MODE, 0);
-}
-
-static uint64_t now_msec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 static void posix_spawn_file_actions_destroyp(posix_spawn_file_actions_t **p) {
@@ -121,11 +115,11 @@ int audit_rules_run_augenrules(const char *augenrules, char **ret_output) {
                 return -r;
         out_w = safe_close(out_w);
 
-        deadline = now_msec() + AUGENRULES_TIMEOUT_MSEC;
+        deadline = now_msec(CLOCK_MONOTONIC) + AUGENRULES_TIMEOUT_MSEC;
         for (;;) {
                 struct pollfd p = { .fd = out_r, .events = POLLIN };
                 char buf[4096];
-                uint64_t n = now_msec();
+                uint64_t n = now_msec(CLOCK_MONOTONIC);
                 ssize_t k;
 
                 if (n >= deadline) {

@@ -11,8 +11,8 @@
 #include "bus/bus-polkit.h"
 #include "fsmon-build.h"
 #include "shared/log.h"
+#include "shared/time-util.h"
 
-#define USEC_PER_SEC 1000000ULL
 #define RECONNECT_DELAY_MAX_USEC (30ULL * USEC_PER_SEC)
 /* Longer than any real upload password, short enough to bound memory. */
 #define PASSWORD_MAX 1024U
@@ -338,13 +338,6 @@ void bus_manager_emit_upload_finished(Manager *m, bool success, const char *mess
 
 /* ---- connection ---- */
 
-static uint64_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
@@ -354,7 +347,7 @@ static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static void bus_manager_schedule_reconnect(Manager *m) {
-        uint64_t when = now_monotonic() + m->reconnect_delay;
+        uint64_t when = now_usec(CLOCK_MONOTONIC) + m->reconnect_delay;
         int r;
 
         if (m->state == MANAGER_STOPPING)

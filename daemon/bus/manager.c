@@ -14,8 +14,8 @@
 #include "shared/log.h"
 #include "bus/manager.h"
 #include "shared/string-table.h"
+#include "shared/time-util.h"
 
-#define USEC_PER_SEC 1000000ULL
 /* Counters change with every event: announce them at most this often. */
 #define EMIT_INTERVAL_USEC USEC_PER_SEC
 #define PROGRESS_INTERVAL_USEC (USEC_PER_SEC / 4)
@@ -53,13 +53,6 @@ int manager_set_last_upload(Manager *m, uint64_t usec, const char *result) {
         m->last_upload = usec;
         manager_mark_dirty(m, MANAGER_PROPERTY_LAST_UPLOAD | MANAGER_PROPERTY_LAST_UPLOAD_RESULT, false);
         return 0;
-}
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        (void) clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 int manager_new(Manager **ret, const char *config_path) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "shared/log.h"
+#include "shared/time-util.h"
 #include "report/report-input.h"
 #include "report/report-segment.h"
 
@@ -254,19 +255,13 @@ typedef struct Shared {
         uint64_t last_draw_nsec;
 } Shared;
 
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
 /* Called with the lock held. */
 static void progress_draw(Shared *s, bool force) {
         uint64_t now;
 
         if (!s->progress)
                 return;
-        now = now_nsec();
+        now = now_nsec(CLOCK_MONOTONIC);
         if (!force && now - s->last_draw_nsec < PROGRESS_INTERVAL_NSEC)
                 return;
         s->last_draw_nsec = now;

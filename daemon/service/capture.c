@@ -18,6 +18,7 @@
 #include "core/action-text.h"
 #include "core/ledger.h"
 #include "shared/log.h"
+#include "shared/time-util.h"
 #include "audit/proc-fd.h"
 
 #define READ_CHUNK (256U * 1024U)
@@ -470,12 +471,10 @@ static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Capture *c = userdata;
         TrackerStats ts;
-        struct timespec now;
 
         ledger_age(c->ledger);
         check_kernel_lost(c);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        (void) spool_maybe_rotate(c->o.spool, (uint64_t) now.tv_sec * 1000000U + (uint64_t) now.tv_nsec / 1000U);
+        (void) spool_maybe_rotate(c->o.spool, now_usec(CLOCK_MONOTONIC));
         batch_done(c);
         checkpoint_update(c, true);
 

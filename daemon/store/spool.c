@@ -14,6 +14,7 @@
 #include "shared/fileio.h"
 #include "fsmon-build.h"
 #include "shared/log.h"
+#include "shared/time-util.h"
 #include "store/spool.h"
 
 #define SEG_PREFIX "seg-"
@@ -101,13 +102,6 @@ struct Spool {
         uint64_t records_lost;
         unsigned quarantined;
 };
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        (void) clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 void spool_config_init(SpoolConfig *c) {
         *c = (SpoolConfig) { SPOOL_CONFIG_DEFAULTS };

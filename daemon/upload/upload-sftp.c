@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "shared/macro.h"
+#include "shared/time-util.h"
 #include "upload/upload-sftp.h"
 
 /* SFTP version 3 (draft-ietf-secsh-filexfer-02), as OpenSSH's sftp-server speaks it. */
@@ -239,15 +240,8 @@ static int out_begin(SftpConn *c, uint8_t type, uint32_t *ret_id) {
         return 0;
 }
 
-static uint64_t now_msec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000U + (uint64_t) ts.tv_nsec / 1000000U;
-}
-
 static int conn_write_all(SftpConn *c, const uint8_t *p, size_t len) {
-        uint64_t deadline = now_msec() + (uint64_t) c->stall_ms;
+        uint64_t deadline = now_msec(CLOCK_MONOTONIC) + (uint64_t) c->stall_ms;
 
         while (len > 0) {
                 uint32_t n = (uint32_t) MIN(len, (size_t) INT32_MAX);
@@ -261,14 +255,14 @@ static int conn_write_all(SftpConn *c, const uint8_t *p, size_t len) {
                         return conn_lost(c);
                 if (k > 0) {
                         p += k, len -= (size_t) k;
-                        deadline = now_msec() + (uint64_t) c->stall_ms;
+                        deadline = now_msec(CLOCK_MONOTONIC) + (uint64_t) c->stall_ms;
                         continue;
                 }
                 if (sym_ssh_channel_is_closed(c->channel) || sym_ssh_channel_is_eof(c->channel)) {
                         (void) conn_fail(c, -ECONNRESET, "connection lost: the server closed the SFTP channel");
                         return conn_break(c, -ECONNRESET);
                 }
-                if (now_msec() >= deadline) {
+                if (now_msec(CLOCK_MONOTONIC) >= deadline) {
                         (void) conn_fail(c, -ETIMEDOUT, "the server accepted no data for %d s", c->stall_ms / 1000);
                         return conn_break(c, -ETIMEDOUT);
                 }
@@ -288,7 +282,7 @@ static int conn_send(SftpConn *c) {
 
 /* Makes at least want bytes available in the input buffer. */
 static int conn_fill(SftpConn *c, size_t want) {
-        uint64_t deadline = now_msec() + (uint64_t) c->stall_ms;
+        uint64_t deadline = now_msec(CLOCK_MONOTONIC) + (uint64_t) c->stall_ms;
 
         if (c->in_end - c->in_start >= want)
                 return 0;
@@ -322,7 +316,7 @@ static int conn_fill(SftpConn *c, size_t want) {
                         (void) conn_fail(c, -ECONNRESET, "connection lost: the server closed the SFTP channel");
                         return conn_break(c, -ECONNRESET);
                 }
-                if (now_msec() >= deadline) {
+                if (now_msec(CLOCK_MONOTONIC) >= deadline) {
                         (void) conn_fail(c, -ETIMEDOUT, "no reply from the server for %d s", c->stall_ms / 1000);
                         return conn_break(c, -ETIMEDOUT);
                 }

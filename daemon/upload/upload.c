@@ -17,6 +17,7 @@
 
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/time-util.h"
 #include "upload/upload-sftp.h"
 #include "upload/upload.h"
 
@@ -49,13 +50,6 @@ static int report_set(UploadReport *rep, int r, const char *fmt, ...) {
         (void) vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
         va_end(ap);
         return r;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
 }
 
 static bool is_path_component(const char *s) {
@@ -144,7 +138,7 @@ static int tcp_connect(Upload *u, int *ret_fd) {
         struct addrinfo *ai = NULL;
         uint64_t timeout = cfg->connect_timeout_usec ?: DEFAULT_CONNECT_TIMEOUT_USEC;
         uint64_t stall = cfg->stall_timeout_usec ?: DEFAULT_STALL_TIMEOUT_USEC;
-        uint64_t deadline = now_usec() + timeout;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout;
         char port[8];
         int r, last = -EHOSTUNREACH;
 
@@ -166,7 +160,7 @@ static int tcp_connect(Upload *u, int *ret_fd) {
                 }
                 if (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
                         struct pollfd p = { .fd = fd, .events = POLLOUT };
-                        uint64_t n = now_usec();
+                        uint64_t n = now_usec(CLOCK_MONOTONIC);
 
                         if (errno != EINPROGRESS) {
                                 last = -errno;
@@ -744,7 +738,7 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
         }
         /* Even with nothing waiting, connect and authenticate: whoever asks
          * learns whether the host key and the password are right. */
-        started = now_usec();
+        started = now_usec(CLOCK_MONOTONIC);
         r = tcp_connect(&u, &fd);
         if (r < 0)
                 goto finish;
@@ -758,7 +752,7 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
         if (sym_ssh_connect(u.session) != SSH_OK) {
                 uint64_t timeout = cfg->connect_timeout_usec ?: DEFAULT_CONNECT_TIMEOUT_USEC;
 
-                if (now_usec() - started >= timeout)
+                if (now_usec(CLOCK_MONOTONIC) - started >= timeout)
                         r = report_set(u.report, -ETIMEDOUT, "SSH handshake with %s timed out", cfg->host);
                 else
                         r = report_set(u.report, -ECONNRESET, "SSH handshake with %s failed: %s",
