@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/config.h"
+#include "shared/fileio.h"
 #include "shared/path-util.h"
 #include "shared/string-table.h"
 
@@ -819,7 +820,8 @@ static int read_file(const char *path, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t n = 0;
+        ssize_t k;
+        size_t n;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -835,19 +837,12 @@ static int read_file(const char *path, char **ret, size_t *ret_len) {
         buf = malloc(CONFIG_FILE_MAX + 1);
         if (!buf)
                 return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, CONFIG_FILE_MAX + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > CONFIG_FILE_MAX)
-                        return -EFBIG;
-        }
+        k = fileio_read_full(fd, buf, CONFIG_FILE_MAX + 1);
+        if (k < 0)
+                return (int) k;
+        n = (size_t) k;
+        if (n > CONFIG_FILE_MAX)
+                return -EFBIG;
         buf[n] = 0;
         *ret = TAKE_PTR(buf);
         *ret_len = n;

@@ -40,12 +40,13 @@ int fileio_pwrite_full(int fd, const void *buf, size_t len, uint64_t off) {
         return write_full(fd, buf, len, off);
 }
 
-ssize_t fileio_read_full(int fd, void *buf, size_t len) {
-        uint8_t *p = buf;
+/* The same for reading: short only at end of file. */
+static ssize_t read_full(int fd, uint8_t *p, size_t len, uint64_t off) {
         size_t done = 0;
 
         while (done < len) {
-                ssize_t n = read(fd, p + done, len - done);
+                ssize_t n = off == UINT64_MAX ? read(fd, p + done, len - done) :
+                                                pread(fd, p + done, len - done, (off_t) (off + done));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -56,6 +57,16 @@ ssize_t fileio_read_full(int fd, void *buf, size_t len) {
                 done += (size_t) n;
         }
         return (ssize_t) done;
+}
+
+ssize_t fileio_read_full(int fd, void *buf, size_t len) {
+        return read_full(fd, buf, len, UINT64_MAX);
+}
+
+ssize_t fileio_pread_full(int fd, void *buf, size_t len, uint64_t off) {
+        if (off == UINT64_MAX)
+                return -EINVAL;
+        return read_full(fd, buf, len, off);
 }
 
 int fileio_fsync_dir(int dir_fd) {

@@ -23,6 +23,9 @@ int fileio_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
  * number of bytes read (less than len only at end of file). */
 ssize_t fileio_read_full(int fd, void *buf, size_t len);
 
+/* The same at offset off (pread(): the file position does not move). */
+ssize_t fileio_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
 /* fsync() of a directory, so that a rename or unlink in it is durable. */
 int fileio_fsync_dir(int dir_fd);
 

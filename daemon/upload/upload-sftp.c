@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shared/fileio.h"
 #include "shared/macro.h"
 #include "shared/time-util.h"
 #include "upload/upload-sftp.h"
@@ -774,21 +775,11 @@ static int inflight_take(Inflight *v, unsigned *n, uint32_t id, Inflight *ret) {
 }
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t offset) {
-        uint8_t *p = buf;
+        ssize_t k = fileio_pread_full(fd, buf, len, offset);
 
-        while (len > 0) {
-                ssize_t k = pread(fd, p, len, (off_t) offset);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -ENODATA;        /* the file shrank under us */
-                p += k, len -= (size_t) k, offset += (uint64_t) k;
-        }
-        return 0;
+        if (k < 0)
+                return (int) k;
+        return (size_t) k < len ? -ENODATA : 0;         /* short: the file shrank under us */
 }
 
 int sftp_handle_write_from_fd(SftpConn *c, SftpHandle *h, int fd, uint64_t size,

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "shared/fileio.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/time-util.h"
@@ -459,13 +460,10 @@ static int hash_local(int fd, uint8_t out[static crypto_generichash_BYTES]) {
                 return -ENOMEM;
         (void) crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
         for (;;) {
-                ssize_t k = pread(fd, buf, 1U << 20, (off_t) offset);
+                ssize_t k = fileio_pread_full(fd, buf, 1U << 20, offset);
 
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                if (k < 0)
+                        return (int) k;
                 if (k == 0)
                         break;
                 (void) crypto_generichash_update(&st, buf, (size_t) k);
