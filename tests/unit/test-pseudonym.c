@@ -90,11 +90,52 @@ static void test_many_paths(void **state) {
         pseudonymizer_free(p);
 }
 
+/* Known answers, computed independently of libsodium from README.md's
+ * definition (Python 3's hashlib; the key is the bytes 0..31):
+ *
+ *   import base64, hashlib
+ *   key = bytes(range(32))
+ *   def token(name):
+ *       h = hashlib.blake2b(name, digest_size=16, key=key).digest()[:12]
+ *       return base64.urlsafe_b64encode(h).decode().rstrip("=")
+ *   "/" + "/".join(token(c) for c in path.split(b"/")[1:])
+ */
+static void test_known_answer(void **state) {
+        static const struct {
+                const char *path, *expected;
+        } vectors[] = {
+                { "/etc/passwd", "/k0Cgt9eFqvoaxKvA/HpVXsRKGmwIvGZQT" },
+                { "/home/alice/secret plan.txt", "/hLAiumLuo-n9iPaM/xuonZGroUqcvPlnL/xjLVnXGsYS2Ejy8K" },
+                { "/tmp/caf\xc3\xa9", "/8XwjGFCTu5VGD8GR/CdY2Uek8gDDE2cjx" },
+                { "/tmp/\xff\xfe", "/8XwjGFCTu5VGD8GR/0Utp6bZTNaVr9ff8" },   /* not UTF-8: the bytes */
+        };
+        uint8_t key[PSEUDONYM_KEY_SIZE];
+        char longpath[3 + 255 + 1] = "/x/";
+        Pseudonymizer *p;
+
+        for (size_t i = 0; i < sizeof(key); i++)
+                key[i] = (uint8_t) i;
+        assert_int_equal(pseudonymizer_new(key, &p), 0);
+        for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+                char *s = pseudo(p, vectors[i].path);
+                assert_string_equal(s, vectors[i].expected);
+                free(s);
+        }
+        /* A name of NAME_MAX bytes. */
+        memset(longpath + 3, 'n', 255);
+        longpath[sizeof(longpath) - 1] = 0;
+        char *s = pseudo(p, longpath);
+        assert_string_equal(s, "/9Fuly2BIAqVauryq/bDu7mrrjsrEFQGec");
+        free(s);
+        pseudonymizer_free(p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_structure),
                 cmocka_unit_test(test_keys),
                 cmocka_unit_test(test_many_paths),
+                cmocka_unit_test(test_known_answer),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
