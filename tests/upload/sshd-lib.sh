@@ -26,11 +26,12 @@ up_free_port() {
 up_setup() {
         UP_DIR=$(mktemp -d /tmp/fsmon-upload.XXXXXX)
         chmod 755 "$UP_DIR"
-        UP_CREATED_RUN_SSHD=0
-        if [ ! -d /run/sshd ]; then
-                mkdir -p /run/sshd && chmod 755 /run/sshd
-                UP_CREATED_RUN_SSHD=1
-        fi
+        # sshd's privilege separation directory (its unit's RuntimeDirectory,
+        # absent where systemd does not run). Left in place afterwards: tests
+        # that start sshd run in parallel, and one's cleanup must not take it
+        # from another's running sshd (seen: "Missing privilege separation
+        # directory"). It is an empty directory on the /run tmpfs.
+        [ -d /run/sshd ] || { mkdir -p /run/sshd && chmod 755 /run/sshd; }
 
         ssh-keygen -q -t ed25519 -N '' -C fsmon-test-host -f "$UP_DIR/hostkey" >/dev/null
 
@@ -127,10 +128,6 @@ up_cleanup() {
                 # A test's tmpfs left mounted by a failure: unmount, never delete through it.
                 findmnt -rn -o TARGET | grep "^$UP_DIR/" | sort -r | while read -r m; do umount "$m"; done || true
                 rm -rf --one-file-system "$UP_DIR"
-        fi
-        if [ "${UP_CREATED_RUN_SSHD:-0}" = 1 ]; then
-                rmdir /run/sshd 2>/dev/null
-                UP_CREATED_RUN_SSHD=0
         fi
 }
 
