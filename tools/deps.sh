@@ -27,6 +27,9 @@ packages=(
         groff-base man-db
         # tests/report, bench/report: charts in headless Chromium, DuckDB from npm
         chromium fonts-dejavu-core
+        # tests/verify, bench/fleet: the independent segment writer compresses
+        # with python3-zstandard; the fleet test runs Dask's distributed scheduler
+        python3-zstandard python3-distributed
 )
 if [ "${FSMON_DEPS_EXTRA:-}" ]; then
         read -r -a extra <<<"$FSMON_DEPS_EXTRA"

@@ -22,6 +22,7 @@ static const Verb verbs[] = {
         { "rules",  verb_rules,  "print the audit rules that the config renders" },
         { "status", verb_status, "state and counters, from the daemon" },
         { "upload", verb_upload, "upload the spool (asks for the upload password)" },
+        { "verify", verb_verify, "check segments' hash chains: complete, untouched, in order" },
 };
 
 static void help(void) {

@@ -6,7 +6,11 @@
  * FSMONCTL_EXIT_USAGE; verbs may document further codes in fsmonctl(1). */
 
 #define FSMONCTL_EXIT_USAGE 2
+/* fsmonctl verify */
+#define FSMONCTL_EXIT_INCOMPLETE 3
+#define FSMONCTL_EXIT_DAMAGED 4
 
 int verb_decode(int argc, char *argv[]);
 int verb_report(int argc, char *argv[]);
 int verb_rules(int argc, char *argv[]);
+int verb_verify(int argc, char *argv[]);

@@ -414,6 +414,12 @@ typedef enum Key {
         KEY_RECORDS,
         KEY_LAST_SERIAL,
         KEY_HASH,
+        KEY_KEY_EPOCH,
+        KEY_PREV_HASH,
+        KEY_REASON,
+        KEY_CREATED,
+        KEY_GAP_RECORDS,
+        KEY_GAP_LOST,
 } Key;
 
 static Key key_lookup(const char *k, size_t len) {
@@ -446,10 +452,14 @@ static Key key_lookup(const char *k, size_t len) {
         case 'r':
                 if (KEY_IS("records"))
                         return KEY_RECORDS;
+                if (KEY_IS("reason"))
+                        return KEY_REASON;
                 break;
         case 'p':
                 if (KEY_IS("path"))
                         return KEY_PATH;
+                if (KEY_IS("prev_hash"))
+                        return KEY_PREV_HASH;
                 break;
         case 'b':
                 if (KEY_IS("bytes"))
@@ -466,12 +476,24 @@ static Key key_lookup(const char *k, size_t len) {
         case 'c':
                 if (KEY_IS("comm"))
                         return KEY_COMM;
+                if (KEY_IS("created"))
+                        return KEY_CREATED;
                 break;
         case 'l':
                 if (KEY_IS("lost"))
                         return KEY_LOST;
                 if (KEY_IS("last_serial"))
                         return KEY_LAST_SERIAL;
+                break;
+        case 'k':
+                if (KEY_IS("key_epoch"))
+                        return KEY_KEY_EPOCH;
+                break;
+        case 'g':
+                if (KEY_IS("gap_records"))
+                        return KEY_GAP_RECORDS;
+                if (KEY_IS("gap_lost"))
+                        return KEY_GAP_LOST;
                 break;
         case 'h':
                 if (KEY_IS("host"))
@@ -590,6 +612,18 @@ int report_scan_line(const char *line, size_t len, ReportScanBuffer *buf, Report
                                 rec->hash = str;
                                 rec->hash_len = sl;
                                 break;
+                        case KEY_KEY_EPOCH:
+                                rec->key_epoch = str;
+                                rec->key_epoch_len = sl;
+                                break;
+                        case KEY_PREV_HASH:
+                                rec->prev_hash = str;
+                                rec->prev_hash_len = sl;
+                                break;
+                        case KEY_REASON:
+                                rec->reason = str;
+                                rec->reason_len = sl;
+                                break;
                         default:
                                 break;
                         }
@@ -637,6 +671,9 @@ int report_scan_line(const char *line, size_t len, ReportScanBuffer *buf, Report
                         U64_FIELD(KEY_FIRST_SERIAL, first_serial)
                         U64_FIELD(KEY_RECORDS, records)
                         U64_FIELD(KEY_LAST_SERIAL, last_serial)
+                        U64_FIELD(KEY_CREATED, created)
+                        U64_FIELD(KEY_GAP_RECORDS, gap_records)
+                        U64_FIELD(KEY_GAP_LOST, gap_lost)
 #undef U64_FIELD
                         default:
                                 break;

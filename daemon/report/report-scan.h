@@ -22,11 +22,17 @@ typedef struct ReportRecord {
         const char *fsmon;      /* segment header and footer: "segment", "end" */
         const char *host;
         const char *hash;
+        /* Only `fsmonctl verify` needs these: header and gap records. */
+        const char *key_epoch;
+        const char *prev_hash;
+        const char *reason;
         size_t op_len, path_len, comm_len, fsmon_len, host_len, hash_len;
+        size_t key_epoch_len, prev_hash_len, reason_len;
 
         /* Which values below are there (and not null). */
         bool has_time, has_offset, has_bytes, has_auid, has_uid, has_lost, has_serial;
         bool has_format, has_seq, has_first_serial, has_records, has_last_serial;
+        bool has_created, has_gap_records, has_gap_lost;
 
         /* Values: valid only where their has_ flag says so. */
         uint64_t sec;           /* "time": "SECONDS.MILLIS" (or a number) */
@@ -37,6 +43,7 @@ typedef struct ReportRecord {
         uint64_t lost;          /* gap records */
         uint64_t serial;
         uint64_t format, seq, first_serial, records, last_serial;
+        uint64_t created, gap_records, gap_lost;
 } ReportRecord;
 
 /* Everything before this is cleared for each line; the rest is read only

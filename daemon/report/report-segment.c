@@ -51,6 +51,8 @@ struct ReportSegmentReader {
         uint64_t valid_bytes, torn;
         const char *hash_from;  /* start of bytes to hash, in buf */
         char message[160];
+        VerifySegmentFacts facts;
+        VerifyDamage damage;
 };
 
 int report_segment_reader_new(ReportSegmentReader **ret) {
@@ -97,6 +99,54 @@ uint64_t report_segment_records(ReportSegmentReader *r) {
 
 uint64_t report_segment_torn(ReportSegmentReader *r) {
         return r->torn;
+}
+
+const VerifySegmentFacts *report_segment_facts(ReportSegmentReader *r) {
+        return &r->facts;
+}
+
+VerifyDamage report_segment_damage(ReportSegmentReader *r) {
+        return r->damage;
+}
+
+static bool is_lower_hex(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* Copies a fixed-length lowercase hex field, or leaves "" when it is not one. */
+static void copy_hex(char *dst, const char *s, size_t n, size_t want) {
+        dst[0] = 0;
+        if (s && n == want && is_lower_hex(s, n)) {
+                memcpy(dst, s, n);
+                dst[n] = 0;
+        }
+}
+
+/* A gap record's facts, for `fsmonctl verify`: losses and the reason. */
+static void note_gap(ReportSegmentReader *r, const ReportRecord *rec) {
+        VerifySegmentFacts *f = &r->facts;
+
+        f->gap_records++;
+        if (rec->has_lost)
+                f->gap_lost += rec->lost;
+        else
+                f->gap_lost_unknown = true;
+        if (f->n_gaps < VERIFY_SEGMENT_GAPS_MAX) {
+                VerifyGap *g = &f->gaps[f->n_gaps++];
+                size_t n = rec->reason ? MIN(rec->reason_len, sizeof(g->reason) - 1) : 0;
+
+                *g = (VerifyGap) { .serial = rec->serial, .lost = rec->lost, .lost_known = rec->has_lost };
+                /* Shown to people, cut to length: anything but printable
+                 * ASCII becomes '?', so a cut never splits a character. */
+                for (size_t i = 0; i < n; i++) {
+                        unsigned char c = (unsigned char) rec->reason[i];
+                        g->reason[i] = c < 0x20 || c >= 0x7f ? '?' : (char) c;
+                }
+                g->reason[n] = 0;
+        }
 }
 
 _printf_(2, 3)
@@ -162,6 +212,10 @@ static void footer(ReportSegmentReader *r, const ReportRecord *rec, const char *
         if (memcmp(hex, rec->hash, HASH_SIZE * 2) != 0)
                 return damage(r, "hash mismatch: content altered");
         r->state = STATE_END;
+        r->facts.has_footer = true;
+        r->facts.footer_has_gap_counts = rec->has_gap_records && rec->has_gap_lost;
+        r->facts.footer_gap_records = rec->gap_records;
+        r->facts.footer_gap_lost = rec->gap_lost;
 }
 
 /* One complete line [line, line + len); next: just past its newline. */
@@ -203,6 +257,13 @@ static void line(ReportSegmentReader *r, const char *line, size_t len, const cha
                 r->host[rec.host_len] = 0;
                 r->has_header = true;
                 r->state = STATE_RECORDS;
+                r->facts.has_header = true;
+                r->facts.seq = rec.seq;
+                r->facts.first_serial = rec.first_serial;
+                r->facts.created = rec.has_created ? rec.created : 0;
+                memcpy(r->facts.host, r->host, rec.host_len + 1);
+                copy_hex(r->facts.key_epoch, rec.key_epoch, rec.key_epoch_len, VERIFY_EPOCH_HEX);
+                copy_hex(r->facts.prev_hash, rec.prev_hash, rec.prev_hash_len, VERIFY_HASH_HEX);
                 return;
 
         case STATE_RECORDS:
@@ -226,7 +287,17 @@ static void line(ReportSegmentReader *r, const char *line, size_t len, const cha
                 }
                 r->last_serial = rec.serial;
                 r->records++;
-                k = report_add(r->delta, &rec, r->host[0] ? r->host : r->layout_host);
+                if (rec.has_time) {
+                        if (!r->facts.has_time || rec.sec < r->facts.first_sec)
+                                r->facts.first_sec = rec.sec;
+                        if (!r->facts.has_time || rec.sec > r->facts.last_sec)
+                                r->facts.last_sec = rec.sec;
+                        r->facts.has_time = true;
+                }
+                if (str_eq(rec.op, rec.op_len, "gap"))
+                        note_gap(r, &rec);
+                /* No report: `fsmonctl verify` reads for the facts alone. */
+                k = r->delta ? report_add(r->delta, &rec, r->host[0] ? r->host : r->layout_host) : 0;
                 if (k < 0) {
                         r->error = k;
                         r->state = STATE_FAILED;
@@ -296,13 +367,11 @@ static ssize_t read_some(int fd, void *p, size_t n) {
         }
 }
 
+static int read_segment(ReportSegmentReader *r, int fd);
+static void facts_finish(ReportSegmentReader *r, int e);
+
 int report_segment_read(ReportSegmentReader *r, int fd, bool open_segment, const char *layout_host,
                         Report *delta, ReportScanBuffer *scan) {
-        static const uint8_t zstd_magic[4] = { 0x28, 0xB5, 0x2F, 0xFD };
-        ZSTD_inBuffer zin = {};
-        size_t have = 0;
-        bool first = true, eof = false, out_full = false;
-        ssize_t k;
         int e;
 
         r->delta = delta;
@@ -318,7 +387,46 @@ int report_segment_read(ReportSegmentReader *r, int fd, bool open_segment, const
         r->layout_host = layout_host;
         r->valid_bytes = r->torn = 0;
         r->message[0] = 0;
+        memset(&r->facts, 0, sizeof(r->facts));
+        r->damage = VERIFY_DAMAGE_NONE;
         crypto_generichash_init(&r->hash, NULL, 0, HASH_SIZE);
+
+        e = read_segment(r, fd);
+        facts_finish(r, e);
+        return e;
+}
+
+/* What the file's facts say at the end, and why it is damaged. */
+static void facts_finish(ReportSegmentReader *r, int e) {
+        VerifySegmentFacts *f = &r->facts;
+        crypto_generichash_state st = r->hash;
+        unsigned char h[HASH_SIZE];
+
+        f->records = r->records;
+        f->last_serial = r->records > 0 ? r->last_serial : r->first_serial;
+        f->torn = r->torn;
+        crypto_generichash_final(&st, h, sizeof(h));
+        sodium_bin2hex(f->hash, sizeof(f->hash), h, sizeof(h));
+
+        if (e == 0)
+                r->damage = VERIFY_DAMAGE_NONE;
+        else if (e != -EBADMSG)
+                r->damage = VERIFY_DAMAGE_UNREADABLE;
+        else if (!r->has_header)
+                r->damage = VERIFY_DAMAGE_NOT_SEGMENT;
+        else if (strstr(r->message, "truncated") || strstr(r->message, "torn"))
+                r->damage = VERIFY_DAMAGE_TRUNCATED;
+        else
+                r->damage = VERIFY_DAMAGE_ALTERED;
+}
+
+static int read_segment(ReportSegmentReader *r, int fd) {
+        static const uint8_t zstd_magic[4] = { 0x28, 0xB5, 0x2F, 0xFD };
+        ZSTD_inBuffer zin = {};
+        size_t have = 0;
+        bool first = true, eof = false, out_full = false;
+        ssize_t k;
+        int e;
 
         while (!eof && r->state != STATE_FAILED) {
                 if (!r->compressed) {

@@ -6,6 +6,7 @@
 
 #include "shared/macro.h"
 #include "report/report.h"
+#include "report/report-verify.h"
 
 /* Reads one spool segment (format: daemon/store/segment.h) into a report, in one
  * pass: plain or zstd (told apart by the magic number), header, records,
@@ -18,7 +19,8 @@
  * accept and refuse the same files.
  *
  * Records are folded into the report as they are read; callers give a fresh
- * report (a delta) and throw it away when the result is -EBADMSG. */
+ * report (a delta) and throw it away when the result is -EBADMSG, or NULL
+ * (`fsmonctl verify`: only the facts). */
 
 typedef struct ReportSegmentReader ReportSegmentReader;
 
@@ -41,3 +43,7 @@ uint64_t report_segment_bytes(ReportSegmentReader *r);
 uint64_t report_segment_records(ReportSegmentReader *r);
 /* Lines left out at the end of an unfinished segment. */
 uint64_t report_segment_torn(ReportSegmentReader *r);
+/* What the last file held, for the verifier (also for a damaged file: what
+ * was read of it), and the kind of damage. */
+const VerifySegmentFacts *report_segment_facts(ReportSegmentReader *r);
+VerifyDamage report_segment_damage(ReportSegmentReader *r);
