@@ -15,6 +15,7 @@
 #include "shared/time-util.h"
 #include "report/report-input.h"
 #include "report/report-segment.h"
+#include "report/report-verify.h"
 
 #define WALK_DEPTH_MAX 8
 #define THREADS_MAX 4
@@ -241,12 +242,16 @@ static int input_list_collect(InputList *l, char *const *paths, size_t n_paths) 
 
 /* --- workers --- */
 
+typedef struct FileResult FileResult;
+static int verify_note(Verify *v, const InputFile *f, ReportSegmentReader *reader, const FileResult *res);
+
 typedef struct Shared {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         const InputList *list;
         size_t next_take, next_merge;
         Report *total;
+        Verify *verify;         /* the completeness column: verify's checks */
         int error;
 
         bool progress;
@@ -283,6 +288,7 @@ typedef struct FileResult {
         char reason[200];
         uint64_t bytes;
         uint64_t torn;
+        bool read;              /* the reader's facts are this file's */
 } FileResult;
 
 static int file_process(const InputFile *f, Report *delta, ReportScanBuffer *scan, ReportSegmentReader *reader,
@@ -308,6 +314,7 @@ static int file_process(const InputFile *f, Report *delta, ReportScanBuffer *sca
         if (r == -ENOMEM)
                 return r;
         ret->r = r;
+        ret->read = true;
         if (r == -EBADMSG)
                 snprintf(ret->reason, sizeof(ret->reason), "%s", report_segment_error(reader));
         else if (r < 0)
@@ -315,6 +322,24 @@ static int file_process(const InputFile *f, Report *delta, ReportScanBuffer *sca
         ret->bytes = report_segment_bytes(reader);
         ret->torn = report_segment_torn(reader);
         return 0;
+}
+
+/* The file, as `fsmonctl verify` would hand it over (called in input order). */
+static int verify_note(Verify *v, const InputFile *f, ReportSegmentReader *reader, const FileResult *res) {
+        const char *base = strrchr(f->path, '/');
+        VerifyFile vf = {
+                .path = f->path,
+                .name = base ? base + 1 : f->path,
+                .folder = f->layout_host,
+                .kind = f->open_segment ? VERIFY_FILE_OPEN_SEGMENT : VERIFY_FILE_SEGMENT,
+                .damage = res->read ? report_segment_damage(reader) : VERIFY_DAMAGE_UNREADABLE,
+                .error = res->r < 0 ? res->reason : NULL,
+                .facts = res->read ? report_segment_facts(reader) : NULL,
+                .size = f->size,
+        };
+        if (!res->read && res->r == -EBADMSG)
+                vf.kind = VERIFY_FILE_NOT_REGULAR;
+        return verify_add(v, &vf);
 }
 
 static void *worker(void *userdata) {
@@ -372,6 +397,8 @@ static void *worker(void *userdata) {
                                 log_warning("%s: %s, skipping.", f->path, res.reason);
                                 r = report_note_skipped(s->total, f->path, res.reason);
                         }
+                        if (r >= 0)
+                                r = verify_note(s->verify, f, reader, &res);
                         if (r < 0)
                                 s->error = r;
                         s->next_merge++;
@@ -390,6 +417,7 @@ int report_input_run(Report *total, char *const *paths, size_t n_paths, const Re
         _cleanup_(input_list_done) InputList list = {};
         pthread_t threads[THREADS_MAX];
         unsigned n_threads = o->threads, started = 0;
+        _cleanup_(verify_freep) Verify *verify = NULL;
         Shared s = {
                 .lock = PTHREAD_MUTEX_INITIALIZER,
                 .cond = PTHREAD_COND_INITIALIZER,
@@ -398,6 +426,11 @@ int report_input_run(Report *total, char *const *paths, size_t n_paths, const Re
                 .progress = o->progress,
         };
         int r;
+
+        r = verify_new(&verify);
+        if (r < 0)
+                return log_oom();
+        s.verify = verify;
 
         r = input_list_collect(&list, paths, n_paths);
         if (r < 0)
@@ -423,7 +456,10 @@ int report_input_run(Report *total, char *const *paths, size_t n_paths, const Re
                 pthread_join(threads[i], NULL);
 
         progress_clear(&s);
+        if (s.error >= 0)
+                s.error = verify_finish(verify);
         if (s.error < 0)
                 return log_error_errno(s.error, "Cannot build the report: %m");
+        report_set_verify(total, TAKE_PTR(verify));
         return 0;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "report/report-render.h"
+#include "report/report-verify.h"
 #include "shared/string-table.h"
 
 static const char *const report_format_table[_REPORT_FORMAT_MAX] = {
@@ -183,7 +184,52 @@ typedef struct Data {
         size_t n_tables[_REPORT_TABLE_MAX];
         const ReportFile **by_bytes, **by_opens;
         size_t n_by_bytes, n_by_opens;
+        Verify *verify;                 /* completeness per host; NULL: not checked */
 } Data;
+
+/* The host's verdict by `fsmonctl verify`'s checks, NULL when not checked. */
+static const VerifyHost *host_verdict(const Data *d, const char *host) {
+        return d->verify ? verify_find_host(d->verify, host) : NULL;
+}
+
+/* A host found under several paths has a verdict for each: the worst counts. */
+static const char *host_status(const Data *d, const char *host) {
+        const VerifyHost *const *hosts;
+        bool found = false;
+        VerifyStatus worst = VERIFY_COMPLETE;
+        size_t n;
+
+        if (!d->verify)
+                return "unchecked";
+        n = verify_hosts(d->verify, &hosts);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(hosts[i]->id, host) == 0) {
+                        found = true;
+                        worst = MAX(worst, hosts[i]->status);
+                }
+        return found ? verify_status_to_string(worst) : "unknown";
+}
+
+typedef struct Completeness {
+        uint64_t by_status[_VERIFY_STATUS_MAX];
+        uint64_t segments, issues;
+} Completeness;
+
+static Completeness completeness(const Data *d) {
+        const VerifyHost *const *hosts;
+        Completeness c = {};
+        size_t n;
+
+        if (!d->verify)
+                return c;
+        n = verify_hosts(d->verify, &hosts);
+        for (size_t i = 0; i < n; i++) {
+                c.by_status[hosts[i]->status]++;
+                c.segments += hosts[i]->segments;
+                c.issues += hosts[i]->issues_total;
+        }
+        return c;
+}
 
 static void data_done(Data *d) {
         free(d->ops);
@@ -199,6 +245,7 @@ static int data_collect(Report *r, size_t top, Data *d) {
         int e;
 
         d->s = report_summary(r);
+        d->verify = report_get_verify(r);
         d->n_ops = report_ops(r, &ops);
         d->ops = malloc(MAX(d->n_ops, (size_t) 1) * sizeof(ReportOpStat));
         if (!d->ops)
@@ -310,6 +357,13 @@ static void render_text(const Data *d, size_t top, FILE *o) {
         if (s->gaps > 0)
                 fprintf(o, "  %-16s %20" PRIu64 "  (in %" PRIu64 " gap record%s)\n", "events lost",
                         s->lost, s->gaps, s->gaps == 1 ? "" : "s");
+        if (d->verify) {
+                Completeness c = completeness(d);
+                fprintf(o, "  %-16s %20s  (%" PRIu64 " complete, %" PRIu64 " incomplete, %" PRIu64
+                        " damaged; fsmonctl verify says why)\n", "completeness",
+                        verify_status_to_string(verify_status(d->verify)), c.by_status[VERIFY_COMPLETE],
+                        c.by_status[VERIFY_INCOMPLETE], c.by_status[VERIFY_DAMAGED]);
+        }
 
         fputs("\nActions per op\n", o);
         fprintf(o, "  %-10s %14s %14s %20s\n", "OP", "COUNT", "BYTES", "(EXACT)");
@@ -345,8 +399,29 @@ static void render_text(const Data *d, size_t top, FILE *o) {
                 int width = t == REPORT_TABLE_HOSTS ? 34 : 18;
 
                 fprintf(o, "\n%s\n", titles[t]);
+                if (t == REPORT_TABLE_HOSTS) {
+                        /* Per host: its totals, losses and completeness. */
+                        fprintf(o, "  %-*s %12s %12s %12s %12s %12s %10s %10s  %s\n", width, "HOST",
+                                "ACTIONS", "OPENS", "READS", "READ", "WRITTEN", "FILES", "LOST", "COMPLETENESS");
+                        for (size_t i = 0; i < shown; i++) {
+                                const ReportKeyed *k = d->tables[t][i];
+                                char h[64];
+                                fprintf(o, "  %-*s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12s %12s %10" PRIu64
+                                        " %10" PRIu64 "  %s\n", width, ellipsize(h, sizeof(h), k->key, (size_t) width),
+                                        k->c.actions, k->c.opens, k->c.reads, format_bytes(b1, k->c.bytes_read),
+                                        format_bytes(b2, k->c.bytes_written), k->files, k->lost,
+                                        host_status(d, k->key));
+                        }
+                        fprintf(o, "  %-*s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12s %12s %10" PRIu64
+                                " %10" PRIu64 "  %s\n", width, "(fleet)", s->c.actions, s->c.opens, s->c.reads,
+                                format_bytes(b1, s->c.bytes_read), format_bytes(b2, s->c.bytes_written), s->files,
+                                s->lost, d->verify ? verify_status_to_string(verify_status(d->verify)) : "unchecked");
+                        if (shown < n)
+                                fprintf(o, "  (%zu more; --top N shows more, --format json shows all)\n", n - shown);
+                        continue;
+                }
                 text_counters_header(o, t == REPORT_TABLE_HOURS ? "HOUR" : t == REPORT_TABLE_USERS ? "USER" :
-                                     t == REPORT_TABLE_HOSTS ? "HOST" : "PROGRAM", width);
+                                     "PROGRAM", width);
                 for (size_t i = 0; i < shown; i++) {
                         const ReportKeyed *k = d->tables[t][i];
                         if (t == REPORT_TABLE_HOURS)
@@ -425,6 +500,14 @@ static void render_json(const Data *d, FILE *o) {
         fprintf(o, " \"names\":{\"rename\":%" PRIu64 ",\"unlink\":%" PRIu64 ",\"rmdir\":%" PRIu64
                 ",\"mkdir\":%" PRIu64 ",\"truncate\":%" PRIu64 "},\n",
                 s->names.renames, s->names.unlinks, s->names.rmdirs, s->names.mkdirs, s->names.truncates);
+        if (d->verify) {
+                Completeness c = completeness(d);
+                fprintf(o, " \"completeness\":{\"status\":\"%s\",\"complete\":%" PRIu64 ",\"incomplete\":%" PRIu64
+                        ",\"damaged\":%" PRIu64 ",\"segments\":%" PRIu64 ",\"issues\":%" PRIu64 "},\n",
+                        verify_status_to_string(verify_status(d->verify)), c.by_status[VERIFY_COMPLETE],
+                        c.by_status[VERIFY_INCOMPLETE], c.by_status[VERIFY_DAMAGED], c.segments, c.issues);
+        } else
+                fputs(" \"completeness\":null,\n", o);
 
         fputs(" \"ops\":{", o);
         for (size_t i = 0; i < d->n_ops; i++) {
@@ -463,6 +546,16 @@ static void render_json(const Data *d, FILE *o) {
                                 fputs("\"host\":", o);
                                 json_string(o, k->key);
                                 fprintf(o, ",\"files\":%" PRIu64 ",\"lost_events\":%" PRIu64, k->files, k->lost);
+                                {
+                                        const VerifyHost *h = host_verdict(d, k->key);
+                                        fprintf(o, ",\"completeness\":\"%s\",\"segments\":", host_status(d, k->key));
+                                        if (h)
+                                                fprintf(o, "%" PRIu64 ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
+                                                        ",\"issues\":%" PRIu64, h->segments, h->first_seq,
+                                                        h->last_seq, h->issues_total);
+                                        else
+                                                fputs("null,\"first_seq\":null,\"last_seq\":null,\"issues\":null", o);
+                                }
                                 break;
                         case REPORT_TABLE_HOURS: {
                                 uint64_t start = strtoull(k->key, NULL, 10);
@@ -553,8 +646,17 @@ static void render_csv(const Data *d, FILE *o) {
                 for (size_t i = 0; i < d->n_tables[t]; i++) {
                         const ReportKeyed *k = d->tables[t][i];
                         csv_counters(o, table_names[t], k->key, &k->c);
-                        if (t == REPORT_TABLE_HOSTS)
+                        if (t == REPORT_TABLE_HOSTS) {
+                                const VerifyHost *h = host_verdict(d, k->key);
                                 csv_row(o, table_names[t], k->key, "files", k->files);
+                                csv_row(o, table_names[t], k->key, "lost_events", k->lost);
+                                /* 0 complete, 1 incomplete, 2 damaged (as verify's exit 0, 3, 4) */
+                                if (h) {
+                                        csv_row(o, table_names[t], k->key, "completeness", (uint64_t) h->status);
+                                        csv_row(o, table_names[t], k->key, "segments", h->segments);
+                                        csv_row(o, table_names[t], k->key, "issues", h->issues_total);
+                                }
+                        }
                 }
 }
 

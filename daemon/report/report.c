@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "report/report-verify.h"
 
 /* Expected offset per direction (ReportFile.next): no transfer seen yet in
  * this report, or the last one had no known offset. */
@@ -94,6 +95,8 @@ struct Report {
         const ReportKeyed **sorted_keyed;
         const ReportFile **sorted_files;
         bool settled;
+
+        Verify *verify;
 };
 
 /* --- helpers --- */
@@ -469,6 +472,7 @@ Report *report_free(Report *r) {
         free(r->sorted_keyed);
         free(r->sorted_files);
         free(r->skipped);
+        verify_free(r->verify);
         arena_free(&r->arena);
         free(r);
         return NULL;
@@ -488,6 +492,15 @@ void report_reset(Report *r) {
         r->last_host_valid = r->last_hour_valid = r->last_comm_valid = r->last_user_valid = false;
         r->last_file = NULL;
         r->settled = false;
+}
+
+void report_set_verify(Report *r, Verify *v) {
+        verify_free(r->verify);
+        r->verify = v;
+}
+
+Verify *report_get_verify(Report *r) {
+        return r->verify;
 }
 
 /* --- adding --- */

@@ -146,6 +146,12 @@ typedef struct ReportSkipped {
 } ReportSkipped;
 size_t report_skipped(Report *r, const ReportSkipped **ret);
 
+/* The completeness of the hosts, by the checks of `fsmonctl verify`
+ * (report-verify.h) over the same files; r takes v over (NULL: none). */
+struct Verify;
+void report_set_verify(Report *r, struct Verify *v);
+struct Verify *report_get_verify(Report *r);
+
 /* Results. Pointers stay valid until the next change of r. */
 const ReportSummary *report_summary(Report *r);
 size_t report_ops(Report *r, const ReportOpStat **ret);

@@ -348,6 +348,34 @@ def run(tmp):
     if rc != 2:
         fail("bad --format: exit %d" % rc)
 
+    # 13. fsmonctl report's completeness column: the same checks.
+    for name, want in (("base", {A: "complete", B: "complete"}), ("missing", {A: "damaged", B: "complete"}),
+                       ("head", {A: "incomplete", B: "complete"}), ("forged", {A: "damaged"})):
+        d = os.path.join(tmp, name)
+        p = subprocess.run([FSMONCTL, "report", "--format", "json", d], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        rep = json.loads(p.stdout)
+        got = {h["host"]: h["completeness"] for h in rep["hosts"] if h["host"] in want}
+        rc, res, _ = verify(d)
+        ver = {h["host"]: h["status"] for h in res["hosts"] if h["host"] in want}
+        fleet = rep["completeness"]["status"]
+        if got != want or ver != want or fleet != res["status"]:
+            fail("report completeness %s: report %s (fleet %s), verify %s (fleet %s), wanted %s"
+                 % (name, got, fleet, ver, res["status"], want))
+        else:
+            ok("report completeness %s: %s, fleet %s, as verify says" % (name, got, fleet))
+        if name == "base":
+            tot = {h["host"]: h["actions"] for h in rep["hosts"]}
+            if any(tot[h] != expect["hosts"][h]["records"] for h in expect["hosts"]):
+                fail("report per-host actions %s, the writer's records %s" % (tot, expect["hosts"]))
+            if rep["totals"]["actions"] != sum(tot.values()):
+                fail("report fleet total %d != sum of hosts" % rep["totals"]["actions"])
+            ops = {k: v for k, v in rep["ops"].items()}
+            if ops != expect["ops"]:
+                fail("report ops %s != writer's %s" % (ops, expect["ops"]))
+            else:
+                ok("report per-host and fleet totals and per-op counts as written")
+
 
 if __name__ == "__main__":
     main()
