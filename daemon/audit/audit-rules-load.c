@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <libaudit.h>
 #include <poll.h>
@@ -342,11 +343,272 @@ int audit_kernel_raise_backlog(void *userdata, uint32_t limit, uint32_t wait_tim
         return r;
 }
 
+void audit_rule_list_done(AuditRuleList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->rules[i]);
+        free(l->rules);
+        *l = (AuditRuleList) {};
+}
+
+int audit_kernel_list_rules(void *userdata, AuditRuleList *ret) {
+        _cleanup_(audit_kernel_closep) int fd = -EBADF;
+        AuditRuleList l = {};
+        size_t a = 0;
+        int k;
+
+        fd = audit_kernel_open();
+        if (fd < 0)
+                return fd;
+        k = audit_request_rules_list_data(fd);
+        if (k <= 0)
+                return k < 0 ? k : -EIO;
+        for (;;) {
+                struct audit_reply rep;
+                size_t size;
+
+                k = audit_get_reply(fd, &rep, GET_REPLY_BLOCKING, 0);
+                if (k <= 0) {
+                        k = k < 0 ? k : -EIO;
+                        break;
+                }
+                if (rep.type == NLMSG_DONE) {
+                        *ret = l;
+                        return 0;
+                }
+                if (rep.type == NLMSG_ERROR) {
+                        if (rep.error->error != 0) {
+                                k = rep.error->error;
+                                break;
+                        }
+                        continue;
+                }
+                if (rep.type != AUDIT_LIST_RULES || (size_t) rep.len < sizeof(struct audit_rule_data) ||
+                    (size_t) rep.len < sizeof(struct audit_rule_data) + rep.ruledata->buflen)
+                        continue;
+                if (l.n == a) {
+                        struct audit_rule_data **v;
+                        a = MAX(a * 2, (size_t) 16);
+                        v = reallocarray(l.rules, a, sizeof(*v));
+                        if (!v) {
+                                k = -ENOMEM;
+                                break;
+                        }
+                        l.rules = v;
+                }
+                size = sizeof(struct audit_rule_data) + rep.ruledata->buflen;
+                l.rules[l.n] = malloc(size);
+                if (!l.rules[l.n]) {
+                        k = -ENOMEM;
+                        break;
+                }
+                memcpy(l.rules[l.n++], rep.ruledata, size);
+        }
+        audit_rule_list_done(&l);
+        return k;
+}
+
+/* Fields whose value is a string in buf (of length values[i]), in order. */
+static bool field_is_string(uint32_t f) {
+        switch (f) {
+        case AUDIT_SUBJ_USER: case AUDIT_SUBJ_ROLE: case AUDIT_SUBJ_TYPE: case AUDIT_SUBJ_SEN:
+        case AUDIT_SUBJ_CLR: case AUDIT_OBJ_USER: case AUDIT_OBJ_ROLE: case AUDIT_OBJ_TYPE:
+        case AUDIT_OBJ_LEV_LOW: case AUDIT_OBJ_LEV_HIGH: case AUDIT_WATCH: case AUDIT_DIR:
+        case AUDIT_FILTERKEY: case AUDIT_EXE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+const char *audit_rule_data_key(const struct audit_rule_data *d, size_t *ret_len) {
+        size_t off = 0;
+
+        for (uint32_t i = 0; i < d->field_count && i < AUDIT_MAX_FIELDS; i++) {
+                uint32_t f = d->fields[i] & ~AUDIT_OPERATORS;
+
+                if (!field_is_string(f))
+                        continue;
+                if (off + d->values[i] > d->buflen)
+                        return NULL;
+                if (f == AUDIT_FILTERKEY) {
+                        *ret_len = d->values[i];
+                        return d->buf + off;
+                }
+                off += d->values[i];
+        }
+        return NULL;
+}
+
+static bool rule_is_fsmon(const struct audit_rule_data *d) {
+        size_t n = 0;
+        const char *k = audit_rule_data_key(d, &n);
+        /* Several keys are joined with \001 (-k a -k b). */
+        return k && n >= strlen(AUDIT_RULES_KEY) && strncmp(k, AUDIT_RULES_KEY, strlen(AUDIT_RULES_KEY)) == 0 &&
+               (n == strlen(AUDIT_RULES_KEY) || k[strlen(AUDIT_RULES_KEY)] == '\001');
+}
+
+int audit_kernel_delete_fsmon_rules(void *userdata) {
+        _cleanup_(audit_rule_list_done) AuditRuleList l = {};
+        _cleanup_(audit_kernel_closep) int fd = -EBADF;
+        int r, n = 0;
+
+        r = audit_kernel_list_rules(userdata, &l);
+        if (r < 0)
+                return r;
+        fd = audit_kernel_open();
+        if (fd < 0)
+                return fd;
+        for (size_t i = 0; i < l.n; i++) {
+                if (!rule_is_fsmon(l.rules[i]))
+                        continue;
+                if (audit_delete_rule_data(fd, l.rules[i], l.rules[i]->flags, l.rules[i]->action) <= 0)
+                        return -errno ?: -EIO;
+                n++;
+        }
+        return n;
+}
+
+int audit_kernel_get_backlog(void *userdata, uint32_t *ret_limit, uint32_t *ret_wait_time) {
+        AuditKernelStatus st;
+        int r;
+
+        r = audit_kernel_status(&st);
+        if (r < 0)
+                return r;
+        *ret_limit = st.backlog_limit;
+        *ret_wait_time = st.backlog_wait_time;
+        return 0;
+}
+
+int audit_kernel_set_backlog(void *userdata, uint32_t limit, uint32_t wait_time) {
+        _cleanup_(audit_kernel_closep) int fd = -EBADF;
+        int r = 0;
+
+        fd = audit_kernel_open();
+        if (fd < 0)
+                return fd;
+        if (audit_set_backlog_limit(fd, limit) < 0)
+                r = -errno ?: -EIO;
+        if (audit_set_backlog_wait_time(fd, wait_time) < 0)
+                r = -errno ?: -EIO;
+        return r;
+}
+
 static const AuditKernel audit_kernel_real = {
         .get_enabled = audit_kernel_get_enabled,
         .check_rules = audit_kernel_check_rules,
         .raise_backlog = audit_kernel_raise_backlog,
+        .list_rules = audit_kernel_list_rules,
+        .get_backlog = audit_kernel_get_backlog,
+        .set_backlog = audit_kernel_set_backlog,
+        .delete_fsmon_rules = audit_kernel_delete_fsmon_rules,
 };
+
+/* Rules of before that are not in after (as a multiset) and not fsmon's:
+ * what augenrules --load deleted of others'. */
+static char *lost_rules_warning(const AuditRuleList *before, const AuditRuleList *after) {
+        _cleanup_free_ bool *used = NULL;
+        _cleanup_free_ char *keys = NULL;
+        size_t n_lost = 0, keys_len = 0;
+        char *w = NULL;
+
+        used = calloc(after->n ?: 1, sizeof(bool));
+        if (!used)
+                return NULL;
+        for (size_t i = 0; i < before->n; i++) {
+                const char *k;
+                size_t klen = 0;
+                bool found = false;
+
+                if (rule_is_fsmon(before->rules[i]))
+                        continue;
+                for (size_t j = 0; j < after->n && !found; j++)
+                        if (!used[j] && rule_data_equal(before->rules[i], after->rules[j]))
+                                used[j] = found = true;
+                if (found)
+                        continue;
+                n_lost++;
+                k = audit_rule_data_key(before->rules[i], &klen);
+                /* Each key once, the first few only. */
+                if (k && klen > 0 && keys_len < 200) {
+                        _cleanup_free_ char *one = strndup(k, klen);
+                        char *p;
+                        if (!one)
+                                continue;
+                        for (p = one; *p; p++)
+                                if (*p == '\001')
+                                        *p = ',';
+                        if (keys && strstr(keys, one))
+                                continue;
+                        p = NULL;
+                        if (asprintf(&p, "%s%s%s", keys ?: "", keys ? ", " : "", one) < 0)
+                                continue;
+                        free(keys);
+                        keys = p;
+                        keys_len = strlen(keys);
+                }
+        }
+        if (n_lost == 0)
+                return NULL;
+        if (asprintf(&w, "augenrules --load deleted %zu audit rule%s that %s loaded in the kernel but not in "
+                     "/etc/audit/rules.d%s%s%s (a -D in rules.d, such as the one at the top of Debian's "
+                     "audit.rules, deletes every rule); to keep rules, put them in a rules.d file",
+                     n_lost, n_lost == 1 ? "" : "s", n_lost == 1 ? "was" : "were",
+                     keys ? " (keys: " : " (without keys)", keys ?: "", keys ? ")" : "") < 0)
+                return NULL;
+        return w;
+}
+
+/* The backlog settings before fsmon's first change, once: a later load
+ * (a reload, a restart) must not save fsmon's own values as "before". */
+static int settings_save(const Config *c, const AuditKernel *kernel) {
+        _cleanup_close_ int dir_fd = -EBADF;
+        char text[80];
+        uint32_t limit, wait_time;
+        int r, n;
+
+        if (!kernel->get_backlog || !c->state_dir)
+                return 0;
+        r = fileio_open_dir_at(AT_FDCWD, c->state_dir, 0700, &dir_fd);
+        if (r < 0)
+                return r;
+        if (faccessat(dir_fd, AUDIT_SETTINGS_SAVED, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return 0;
+        r = kernel->get_backlog(kernel->userdata, &limit, &wait_time);
+        if (r < 0)
+                return r;
+        n = snprintf(text, sizeof(text), "backlog_limit %" PRIu32 "\nbacklog_wait_time %" PRIu32 "\n",
+                     limit, wait_time);
+        return fileio_write_atomic_at(dir_fd, AUDIT_SETTINGS_SAVED, text, (size_t) n, 0600, FILEIO_NOREPLACE);
+}
+
+/* Returns 1 and the saved values, 0 when nothing was saved. */
+static int settings_load(const Config *c, int *ret_dir_fd, uint32_t *ret_limit, uint32_t *ret_wait_time) {
+        _cleanup_close_ int dir_fd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+        unsigned long limit, wait_time;
+        int r;
+
+        if (!c->state_dir)
+                return 0;
+        r = fileio_open_dir_at(AT_FDCWD, c->state_dir, 0, &dir_fd);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = fileio_read_small_at(dir_fd, AUDIT_SETTINGS_SAVED, 256, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (sscanf(text, "backlog_limit %lu\nbacklog_wait_time %lu", &limit, &wait_time) != 2 ||
+            limit > UINT32_MAX || wait_time > UINT32_MAX)
+                return -EBADMSG;
+        *ret_limit = (uint32_t) limit;
+        *ret_wait_time = (uint32_t) wait_time;
+        *ret_dir_fd = TAKE_FD(dir_fd);
+        return 1;
+}
 
 int audit_rules_verify(const Config *c, const AuditKernel *kernel, char **ret_message) {
         _cleanup_(audit_rules_freep) AuditRules *rules = NULL;
@@ -390,14 +652,22 @@ int audit_rules_verify(const Config *c, const AuditKernel *kernel, char **ret_me
 }
 
 int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_message) {
+        return audit_rules_apply_full(c, kernel, ret_message, NULL);
+}
+
+int audit_rules_apply_full(const Config *c, const AuditKernel *kernel, char **ret_message, char **ret_warning) {
         _cleanup_(audit_rules_freep) AuditRules *rules = NULL;
         _cleanup_free_ char *text = NULL, *error = NULL, *output = NULL;
+        _cleanup_(audit_rule_list_done) AuditRuleList before = {}, after = {};
+        bool have_before = false;
         uint32_t enabled;
         size_t found = 0;
         int r;
 
         if (ret_message)
                 *ret_message = NULL;
+        if (ret_warning)
+                *ret_warning = NULL;
         if (!kernel)
                 kernel = &audit_kernel_real;
 
@@ -434,7 +704,15 @@ int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_mes
                 return -EROFS;
         }
 
+        if (kernel->list_rules && ret_warning)
+                have_before = kernel->list_rules(kernel->userdata, &before) >= 0;
+        r = settings_save(c, kernel);
+        if (r < 0)
+                log_debug_errno(r, "Cannot save the kernel's audit backlog settings, ignoring: %m");
+
         r = audit_rules_run_augenrules(c->augenrules, &output);
+        if (have_before && kernel->list_rules(kernel->userdata, &after) >= 0)
+                *ret_warning = lost_rules_warning(&before, &after);
         if (r < 0) {
                 set_message(ret_message, "%s --load failed (%s): %s", c->augenrules,
                             r == -ETIMEDOUT ? "timed out" : r == -EIO ? "exit status" : strerror(-r),
@@ -472,5 +750,84 @@ int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_mes
                 return AUDIT_RULES_LOADED_DISABLED;
         }
         set_message(ret_message, "Loaded %zu audit rules from %s", rules->n_rules, c->rules_file);
+        return 0;
+}
+
+int audit_rules_unload(const Config *c, const AuditKernel *kernel, char **ret_message, char **ret_warning) {
+        _cleanup_(audit_rule_list_done) AuditRuleList before = {}, after = {};
+        _cleanup_free_ char *output = NULL, *dir = NULL, *settings = NULL;
+        _cleanup_close_ int saved_fd = -EBADF;
+        bool have_before = false, removed_file = true;
+        uint32_t enabled, limit = 0, wait_time = 0;
+        int r, deleted = 0;
+
+        if (ret_message)
+                *ret_message = NULL;
+        if (ret_warning)
+                *ret_warning = NULL;
+        if (!kernel)
+                kernel = &audit_kernel_real;
+
+        r = kernel->get_enabled(kernel->userdata, &enabled);
+        if (r < 0) {
+                set_message(ret_message, "Cannot read the kernel's audit status: %s", strerror(-r));
+                return r;
+        }
+        if (enabled == 2) {
+                set_message(ret_message, "Audit configuration is locked (auditctl -e 2): nothing unloaded; "
+                            "remove %s and reboot", c->rules_file);
+                return -EROFS;
+        }
+
+        if (unlink(c->rules_file) < 0) {
+                if (errno != ENOENT) {
+                        set_message(ret_message, "Cannot remove %s: %s", c->rules_file, strerror(errno));
+                        return -errno;
+                }
+                removed_file = false;
+        }
+
+        if (kernel->list_rules && ret_warning)
+                have_before = kernel->list_rules(kernel->userdata, &before) >= 0;
+        r = audit_rules_run_augenrules(c->augenrules, &output);
+        if (r < 0) {
+                set_message(ret_message, "%s removed, but %s --load failed (%s): %s", c->rules_file, c->augenrules,
+                            r == -ETIMEDOUT ? "timed out" : r == -EIO ? "exit status" : strerror(-r),
+                            output && *output ? output : "(no output)");
+                return r == -ETIMEDOUT ? -EIO : r;
+        }
+        if (have_before && kernel->list_rules(kernel->userdata, &after) >= 0)
+                *ret_warning = lost_rules_warning(&before, &after);
+
+        /* Without a -D in rules.d, augenrules leaves fsmon's rules in. */
+        if (kernel->delete_fsmon_rules) {
+                deleted = kernel->delete_fsmon_rules(kernel->userdata);
+                if (deleted < 0) {
+                        set_message(ret_message, "Cannot delete fsmon's rules from the kernel: %s", strerror(-deleted));
+                        return deleted;
+                }
+        }
+
+        r = settings_load(c, &saved_fd, &limit, &wait_time);
+        if (r < 0) {
+                set_message(ret_message, "Cannot read %s/%s: %s", c->state_dir, AUDIT_SETTINGS_SAVED, strerror(-r));
+                return r;
+        }
+        if (r > 0 && kernel->set_backlog) {
+                r = kernel->set_backlog(kernel->userdata, limit, wait_time);
+                if (r < 0) {
+                        set_message(ret_message, "Cannot put the kernel's backlog settings back: %s", strerror(-r));
+                        return r;
+                }
+                (void) unlinkat(saved_fd, AUDIT_SETTINGS_SAVED, 0);
+                (void) fileio_fsync_dir(saved_fd);
+                if (asprintf(&settings, "; backlog_limit %" PRIu32 " and backlog_wait_time %" PRIu32
+                             " put back", limit, wait_time) < 0)
+                        settings = NULL;
+        }
+
+        set_message(ret_message, "%s %s, %s --load run%s%s", c->rules_file,
+                    removed_file ? "removed" : "was not there", c->augenrules,
+                    deleted > 0 ? ", fsmon's remaining rules deleted" : "", settings ?: "");
         return 0;
 }

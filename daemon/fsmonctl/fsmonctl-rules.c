@@ -17,7 +17,7 @@
 #define FSMONCTL_EXIT_RULES_LOCKED 3
 
 static void help(void) {
-        printf("Usage: fsmonctl rules [--config FILE] [--load | --check]\n\n"
+        printf("Usage: fsmonctl rules [--config FILE] [--load | --check | --unload]\n\n"
                "Prints the audit rules that the config renders: what fsmond writes to\n"
                "its rules file (/etc/audit/rules.d/70-fsmon.rules) and loads with\n"
                "augenrules. Needs no daemon and no root.\n\n"
@@ -28,7 +28,13 @@ static void help(void) {
                "                     3 when the audit config is locked (-e 2)\n"
                "      --check        instead, check that the kernel has them (root);\n"
                "                     exit status 1 when not, 3 when locked without them\n"
-               "  -h, --help         show this help\n");
+               "      --unload       instead, remove the rules file, run augenrules --load,\n"
+               "                     delete fsmon's rules left in the kernel and put back\n"
+               "                     the backlog settings fsmon raised (root)\n"
+               "  -h, --help         show this help\n\n"
+               "augenrules --load replaces the kernel's rules by those in rules.d: a -D\n"
+               "there (Debian's audit.rules has one) deletes rules loaded by hand; --load\n"
+               "and --unload warn, naming their keys, when that happened.\n");
 }
 
 int verb_rules(int argc, char *argv[]) {
@@ -36,13 +42,14 @@ int verb_rules(int argc, char *argv[]) {
                 { "config", required_argument, NULL, 'c' },
                 { "load",   no_argument,       NULL, 'l' },
                 { "check",  no_argument,       NULL, 'k' },
+                { "unload", no_argument,       NULL, 'u' },
                 { "help",   no_argument,       NULL, 'h' },
                 {}
         };
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *text = NULL, *error = NULL;
         const char *path = CONFIG_DEFAULT_PATH;
-        bool load = false, check = false;
+        bool load = false, check = false, unload = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) >= 0)
@@ -56,6 +63,9 @@ int verb_rules(int argc, char *argv[]) {
                 case 'k':
                         check = true;
                         break;
+                case 'u':
+                        unload = true;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
@@ -63,8 +73,8 @@ int verb_rules(int argc, char *argv[]) {
                         (void) log_getopt_error(c, argv, "fsmonctl rules");
                         return FSMONCTL_EXIT_USAGE;
                 }
-        if (load && check) {
-                log_error("--load and --check exclude each other.");
+        if (load + check + unload > 1) {
+                log_error("--load, --check and --unload exclude each other; see 'fsmonctl rules --help'.");
                 return FSMONCTL_EXIT_USAGE;
         }
         if (optind < argc) {
@@ -81,10 +91,14 @@ int verb_rules(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        if (load || check) {
-                _cleanup_free_ char *message = NULL;
+        if (load || check || unload) {
+                _cleanup_free_ char *message = NULL, *warning = NULL;
 
-                r = load ? audit_rules_apply(config, NULL, &message) : audit_rules_verify(config, NULL, &message);
+                r = load ? audit_rules_apply_full(config, NULL, &message, &warning) :
+                    unload ? audit_rules_unload(config, NULL, &message, &warning) :
+                    audit_rules_verify(config, NULL, &message);
+                if (warning)
+                        log_warning("%s.", warning);
                 if (r < 0) {
                         log_error("%s", message ?: strerror(-r));
                         return r == -EROFS ? FSMONCTL_EXIT_RULES_LOCKED : EXIT_FAILURE;

@@ -147,7 +147,7 @@ static void on_stop(Manager *m, void *userdata) {
 /* ---- reload ---- */
 
 static int load_rules(Service *s, const Config *c) {
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *msg = NULL, *warning = NULL;
         int r;
 
         if (!s->o.load_rules) {
@@ -168,7 +168,9 @@ static int load_rules(Service *s, const Config *c) {
                 }
                 return 0;
         }
-        r = audit_rules_apply(c, NULL, &msg);
+        r = audit_rules_apply_full(c, NULL, &msg, &warning);
+        if (warning)
+                log_warning("%s.", warning);
         if (r == 0) {
                 log_info("Audit rules loaded: %s", msg ?: c->rules_file);
                 manager_set_rules_loaded(s->manager, true);

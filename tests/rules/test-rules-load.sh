@@ -44,6 +44,7 @@ restore() {
         local rc=$?
         set +e
         auditctl -D -k fsmon >/dev/null 2>&1
+        auditctl -D -k fsmon-test-hand >/dev/null 2>&1
         if [ -s "$tmp/fsmon-rules.before" ]; then
                 auditctl -R "$tmp/fsmon-rules.before" >/dev/null
         fi
@@ -188,6 +189,39 @@ if "$fsmonctl" rules --load --config "$conf" 2>"$tmp/out"; then fail "failure no
 grep -q "augenrules-fail --load failed (exit status): Error sending add rule data" "$tmp/out" ||
         { cat "$tmp/out"; fail "augenrules output missing"; }
 rm -f "$conf.d/60-fail.conf"
+
+echo "# 7. the settings fsmon raised were saved before its first load"
+[ "$(cat "$tmp/state/audit-settings.saved")" = "$(printf 'backlog_limit %s\nbacklog_wait_time %s' "$saved_backlog" "$saved_wait")" ] ||
+        { cat "$tmp/state/audit-settings.saved"; fail "saved settings are not those before the first load"; }
+
+echo "# 8. a -D in rules.d deletes rules loaded by hand: --load says which"
+if [ "$(auditctl -l)" = "No rules" ]; then
+        printf -- '-D\n' >"$tmp/etc-audit/rules.d/10-base.rules"
+        auditctl -a always,exit -F arch=b64 -S chmod -F key=fsmon-test-hand >/dev/null
+        "$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "load with -D failed"; }
+        cat "$tmp/out"
+        grep -q "augenrules --load deleted 1 audit rule that was loaded in the kernel but not in /etc/audit/rules.d (keys: fsmon-test-hand)" "$tmp/out" ||
+                fail "no warning naming the lost rule"
+        ! auditctl -l | grep -q fsmon-test-hand || fail "the hand-loaded rule is still there (the test is wrong)"
+        rm -f "$tmp/etc-audit/rules.d/10-base.rules"
+        "$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "load failed"; }
+        ! grep -q "deleted" "$tmp/out" || { cat "$tmp/out"; fail "warning without a lost rule"; }
+else
+        echo "  (skipped: the kernel holds rules of others, which a -D would delete)"
+fi
+
+echo "# 9. --unload: rules file and kernel rules gone, settings back"
+auditctl -b 777 >/dev/null      # whatever happened since: the saved values win
+"$fsmonctl" rules --unload --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "unload failed"; }
+cat "$tmp/out"
+[ ! -e "$rules" ] || fail "rules file still there"
+[ -z "$(fsmon_rules)" ] || { fsmon_rules; fail "fsmon's rules still in the kernel"; }
+[ "$(status backlog_limit)" = "$saved_backlog" ] || fail "backlog_limit $(status backlog_limit), not $saved_backlog"
+[ "$(status backlog_wait_time)" = "$saved_wait" ] || fail "backlog_wait_time not put back"
+[ ! -e "$tmp/state/audit-settings.saved" ] || fail "saved settings left behind"
+"$fsmonctl" rules --unload --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "a second unload failed"; }
+grep -q "was not there" "$tmp/out" || { cat "$tmp/out"; fail "second unload message"; }
+if "$fsmonctl" rules --check --config "$conf" 2>/dev/null; then fail "--check after unload"; fi
 
 etc_sum_after=$( (cd /etc/audit && find . -type f -print0 | sort -z | xargs -0 sha256sum) )
 [ "$etc_sum_before" = "$etc_sum_after" ] || fail "/etc/audit changed"
