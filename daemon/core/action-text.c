@@ -166,7 +166,37 @@ int action_text_append(CharBuffer *b, const Action *a, const ActionTextOptions *
                         r = putf(b, " %" PRIi64 " B at ", a->bytes);
                 if (r >= 0)
                         r = put_offset(b, a->offset);
+                if (r >= 0 && a->via)
+                        r = putf(b, " (%s)", a->via);
                 break;
+        case ACTION_MMAP:
+                r = put_path(b, path, path_len, width);
+                if (r >= 0 && a->bytes >= 0)
+                        r = putf(b, " %" PRIi64 " B mapped", a->bytes);
+                break;
+        case ACTION_TRUNCATE:
+                r = put_path(b, path, path_len, width);
+                if (r >= 0)
+                        r = putf(b, " to %" PRIi64 " B", a->size);
+                break;
+        case ACTION_RENAME: {
+                const char *np = a->new_path;
+                size_t np_len = a->new_path_len;
+
+                r = put_path(b, path, path_len, width);
+                if (r >= 0)
+                        r = put(b, a->exchange ? " <-> " : " -> ", a->exchange ? 5 : 4);
+                if (r >= 0 && np && o && o->pseudonymizer) {
+                        /* Only now: the old path's pseudonym is written, and
+                         * the pseudonymizer may reuse its buffer. */
+                        np = pseudonymizer_path(o->pseudonymizer, a->new_path, a->new_path_len, &np_len);
+                        if (!np)
+                                return -ENOMEM;
+                }
+                if (r >= 0 && np)
+                        r = put_path(b, np, np_len, width);
+                break;
+        }
         case ACTION_LSEEK:
                 r = put_path(b, path, path_len, width);
                 if (r >= 0)

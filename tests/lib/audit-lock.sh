@@ -24,13 +24,35 @@ FSMON_AUDIT_LOCK=${FSMON_AUDIT_LOCK:-/tmp/fsmon-audit.lock}
 audit_lock_holders() {
         local lock f pid
         lock=$(readlink -f "$FSMON_AUDIT_LOCK") || return 0
-        for f in /proc/[0-9]*/fd/*; do
-                [ "$(readlink "$f" 2>/dev/null)" = "$lock" ] || continue
+        find /proc/[0-9]*/fd -maxdepth 1 -lname "$lock" 2>/dev/null | while read -r f; do
                 pid=${f#/proc/}
                 pid=${pid%%/*}
-                [ "$pid" = $$ ] || [ "$pid" = "${BASHPID:-$$}" ] && continue
-                echo "$pid $(tr -d '\n' </proc/"$pid"/comm 2>/dev/null)"
+                audit_lock_is_ours "$pid" && continue
+                [ -r "/proc/$pid/cmdline" ] || continue
+                echo "$pid $(audit_lock_command "$pid")"
         done | sort -un
+}
+
+# This shell, or a process it started (flock -w, $(...)): not "the holder".
+audit_lock_is_ours() {
+        local p=$1 i
+        for i in 1 2 3 4; do
+                [ "$p" = $$ ] && return 0
+                p=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null) || return 1
+                [ -n "$p" ] && [ "$p" != 0 ] || return 1
+        done
+        return 1
+}
+
+# What PID runs, for a person: its command line, shortened.
+audit_lock_command() {
+        local c
+        c=$( { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || c=
+        c=${c% }
+        [ -n "$c" ] || c=$(cat "/proc/$1/comm" 2>/dev/null) || c="?"
+        [ -n "$c" ] || c="?"
+        [ ${#c} -le 100 ] || c="${c:0:97}..."
+        printf '%s\n' "$c"
 }
 
 # The process that holds the flock now, from /proc/locks (by inode), when it
@@ -40,13 +62,19 @@ audit_lock_holder() {
         local ino pid
         ino=$(stat -c %i "$FSMON_AUDIT_LOCK" 2>/dev/null) || return 0
         pid=$(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, a, ":"); if (a[n] == ino) { print $5; exit } }' /proc/locks)
-        if [ -n "$pid" ] && [ -r "/proc/$pid/comm" ]; then
-                # The locker's pid, unless it has exited: then whoever
-                # still has the file open.
-                echo "$pid $(tr -d '\n' <"/proc/$pid/comm")"
+        if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+                echo "$pid $(audit_lock_command "$pid")"
                 return 0
         fi
-        audit_lock_holders | head -n1
+        # The topmost of them: a test, rather than the decoder it runs.
+        local list p ppid
+        list=$(audit_lock_holders)
+        while read -r p _; do
+                [ -n "$p" ] || continue
+                ppid=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null)
+                grep -q "^$ppid " <<<"$list" || { grep "^$p " <<<"$list"; return 0; }
+        done <<<"$list"
+        head -n1 <<<"$list"
 }
 
 audit_lock_take() {
