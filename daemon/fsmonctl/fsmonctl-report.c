@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/action-json.h"
+#include "core/ledger.h"
+#include "core/pseudonym.h"
 #include "fsmonctl/fsmonctl.h"
+#include "store/key.h"
 #include "shared/log.h"
 #include "report/report-input.h"
 #include "report/report-render.h"
@@ -18,12 +25,19 @@ static void report_help(void) {
         printf("Usage: fsmonctl report [OPTIONS...] [PATH...]\n\n"
                "Statistics over spool segments: a segment file, a local spool directory\n"
                "(default: " REPORT_DEFAULT_PATH "), or a server directory holding\n"
-               "<host id>/<segment> uploads; plain or zstd-compressed. Damaged or foreign\n"
-               "files are named on stderr and left out; the report covers the rest.\n\n"
+               "<host id>/<segment> uploads; plain or zstd-compressed. A PATH given by name\n"
+               "may also be action JSON Lines (what fsmonctl decode prints) or an audit log\n"
+               "(decoded on the fly, as fsmonctl decode does); - is standard input, e.g.\n"
+               "  fsmonctl decode audit.log | fsmonctl report -\n"
+               "Damaged or foreign files are named on stderr and left out; the report\n"
+               "covers the rest.\n\n"
                "  -f, --format=FORMAT  text (default), json, csv, svg (charts), html (page with charts)\n"
                "  -n, --top=N          files and rows per table (default %d)\n"
                "  -j, --threads=N      files read in parallel (default: CPUs, at most 4)\n"
                "      --progress=BOOL  progress on stderr (default: when stderr is a terminal)\n"
+               "      --plain          audit logs: keep file names (no pseudonyms)\n"
+               "      --key FILE       audit logs: pseudonyms with the 32-byte key in FILE;\n"
+               "                       without --plain or --key, a random key for this run\n"
                "  -h, --help           show this help\n\n"
                "Exit status: 0 report written; 1 error; 2 usage; 3 report written, but some\n"
                "inputs were skipped as damaged or foreign.\n",
@@ -31,6 +45,76 @@ static void report_help(void) {
 }
 
 #define REPORT_EXIT_SKIPPED 3
+#define DECODE_CHUNK (256U * 1024U)
+
+/* Audit logs are decoded on the fly by the core ledger, as `fsmonctl decode`
+ * does; each input gets a ledger and pseudonymizer of its own (the report
+ * reads inputs in parallel), all with the same key. */
+typedef struct AuditDecodeConfig {
+        bool plain;
+        uint8_t key[PSEUDONYM_KEY_SIZE];
+} AuditDecodeConfig;
+
+typedef struct AuditDecodeRun {
+        ReportLineSink sink;
+        void *sink_userdata;
+} AuditDecodeRun;
+
+static int audit_decode_record(const char *record, size_t len, const Action *a, void *userdata) {
+        AuditDecodeRun *run = userdata;
+        return run->sink(record, len, run->sink_userdata);
+}
+
+static int audit_decode(const char *prefix, size_t prefix_len, int fd, ReportLineSink sink, void *sink_userdata,
+                        void *userdata, char *reason, size_t reason_size) {
+        const AuditDecodeConfig *cfg = userdata;
+        _cleanup_(pseudonymizer_freep) Pseudonymizer *p = NULL;
+        _cleanup_(ledger_freep) Ledger *ledger = NULL;
+        _cleanup_free_ char *chunk = NULL;
+        AuditDecodeRun run = { .sink = sink, .sink_userdata = sink_userdata };
+        LedgerOptions lo = {};
+        AuditDecoderStats st;
+        int r;
+
+        if (!cfg->plain) {
+                r = pseudonymizer_new(cfg->key, &p);
+                if (r < 0)
+                        return r;
+        }
+        lo.pseudonymizer = p;
+        lo.tracker.with_ids = true;
+        r = ledger_new(&lo, audit_decode_record, &run, &ledger);
+        if (r < 0)
+                return r;
+        chunk = malloc(DECODE_CHUNK);
+        if (!chunk)
+                return -ENOMEM;
+
+        r = ledger_feed(ledger, prefix, prefix_len);
+        while (r >= 0) {
+                ssize_t n = read(fd, chunk, DECODE_CHUNK);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        snprintf(reason, reason_size, "cannot read: %s", strerror(errno));
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                r = ledger_feed(ledger, chunk, (size_t) n);
+        }
+        if (r >= 0)
+                r = ledger_flush(ledger);
+        if (r < 0)
+                return r;   /* the sink's reason, or -ENOMEM */
+
+        st = ledger_get_decoder_stats(ledger);
+        if (st.malformed_lines > 0 || st.malformed_events > 0)
+                log_debug("%" PRIu64 " malformed audit line(s) and %" PRIu64 " event(s) passed over.",
+                          st.malformed_lines, st.malformed_events);
+        return 0;
+}
 
 static int parse_bool(const char *s) {
         if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "on") == 0)
@@ -41,12 +125,14 @@ static int parse_bool(const char *s) {
 }
 
 int verb_report(int argc, char *argv[]) {
-        enum { ARG_PROGRESS = 0x100 };
+        enum { ARG_PROGRESS = 0x100, ARG_PLAIN, ARG_KEY };
         static const struct option options[] = {
                 { "format",   required_argument, NULL, 'f' },
                 { "top",      required_argument, NULL, 'n' },
                 { "threads",  required_argument, NULL, 'j' },
                 { "progress", required_argument, NULL, ARG_PROGRESS },
+                { "plain",    no_argument,       NULL, ARG_PLAIN },
+                { "key",      required_argument, NULL, ARG_KEY },
                 { "help",     no_argument,       NULL, 'h' },
                 {}
         };
@@ -54,6 +140,8 @@ int verb_report(int argc, char *argv[]) {
         _cleanup_(report_freep) Report *report = NULL;
         ReportFormat format = REPORT_FORMAT_TEXT;
         ReportInputOptions o = { .progress = isatty(STDERR_FILENO) };
+        AuditDecodeConfig decode = {};
+        const char *key_file = NULL;
         unsigned long top = REPORT_TOP_DEFAULT;
         const ReportSkipped *skipped;
         char *end;
@@ -96,6 +184,12 @@ int verb_report(int argc, char *argv[]) {
                         }
                         o.progress = r;
                         break;
+                case ARG_PLAIN:
+                        decode.plain = true;
+                        break;
+                case ARG_KEY:
+                        key_file = optarg;
+                        break;
                 case 'h':
                         report_help();
                         return EXIT_SUCCESS;
@@ -103,6 +197,24 @@ int verb_report(int argc, char *argv[]) {
                         (void) log_getopt_error(c, argv, "fsmonctl report");
                         return FSMONCTL_EXIT_USAGE;
                 }
+
+        if (decode.plain && key_file) {
+                log_error("--plain and --key exclude each other; see 'fsmonctl report --help'.");
+                return FSMONCTL_EXIT_USAGE;
+        }
+        if (key_file) {
+                _cleanup_key_free_ uint8_t *key = NULL;
+
+                r = key_load(AT_FDCWD, key_file, &key);
+                if (r < 0) {
+                        log_error("Refusing key file %s: %s.", key_file, key_strerror(r));
+                        return EXIT_FAILURE;
+                }
+                memcpy(decode.key, key, sizeof(decode.key));
+        } else if (!decode.plain)
+                randombytes_buf(decode.key, sizeof(decode.key));
+        o.audit_decode = audit_decode;
+        o.audit_decode_userdata = &decode;
 
         r = report_new(&report);
         if (r < 0)
@@ -118,6 +230,7 @@ int verb_report(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
 
+        sodium_memzero(decode.key, sizeof(decode.key));
         r = report_render(report, format, top, stdout);
         if (r < 0) {
                 log_error_errno(r, "Cannot write the report: %m");

@@ -28,6 +28,8 @@ typedef struct InputFile {
         dev_t dev;
         ino_t ino;
         bool open_segment;      /* the spool's unfinished segment */
+        bool named;             /* given by name: told apart by content */
+        bool is_stdin;          /* "-" */
 } InputFile;
 
 typedef struct InputList {
@@ -53,7 +55,8 @@ static bool name_is_open_segment(const char *name) {
         return name_has_suffix(name, ".open");
 }
 
-static int input_list_add(InputList *l, const char *path, const char *layout_host, const struct stat *st) {
+static int input_list_add(InputList *l, const char *path, const char *layout_host, const struct stat *st,
+                          bool named) {
         const char *base = strrchr(path, '/');
 
         if (l->n == l->n_alloc) {
@@ -71,6 +74,8 @@ static int input_list_add(InputList *l, const char *path, const char *layout_hos
                 .dev = st->st_dev,
                 .ino = st->st_ino,
                 .open_segment = name_is_open_segment(base ? base + 1 : path),
+                .named = named,
+                .is_stdin = named && strcmp(path, "-") == 0,
         };
         if (!f.path || (layout_host && !f.layout_host)) {
                 free(f.path);
@@ -167,7 +172,7 @@ static int walk(InputList *l, const char *dir, const char *layout_host, unsigned
                          * and renames it when complete). */
                         if (strcmp(names[i], "chain") == 0 || name_has_suffix(names[i], ".part"))
                                 continue;
-                        r = input_list_add(l, p, layout_host, &st);
+                        r = input_list_add(l, p, layout_host, &st, false);
                         if (r < 0)
                                 log_oom();
                 }
@@ -222,6 +227,14 @@ static int input_list_collect(InputList *l, char *const *paths, size_t n_paths) 
         for (size_t i = 0; i < n_paths; i++) {
                 struct stat st;
 
+                if (strcmp(paths[i], "-") == 0) {
+                        if (fstat(STDIN_FILENO, &st) < 0)
+                                return log_error_errno(errno, "standard input: %m");
+                        r = input_list_add(l, "-", NULL, &st, true);
+                        if (r < 0)
+                                return log_oom();
+                        continue;
+                }
                 if (stat(paths[i], &st) < 0)
                         return log_error_errno(errno, "%s: %m", paths[i]);
                 if (S_ISDIR(st.st_mode))
@@ -229,7 +242,7 @@ static int input_list_collect(InputList *l, char *const *paths, size_t n_paths) 
                 else {
                         /* Given by name: whatever it is, it is read (and
                          * reported when it is not a segment). */
-                        r = input_list_add(l, paths[i], NULL, &st);
+                        r = input_list_add(l, paths[i], NULL, &st, true);
                         if (r < 0)
                                 log_oom();
                 }
@@ -249,6 +262,7 @@ typedef struct Shared {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         const InputList *list;
+        const ReportInputOptions *options;
         size_t next_take, next_merge;
         Report *total;
         Verify *verify;         /* the completeness column: verify's checks */
@@ -291,23 +305,222 @@ typedef struct FileResult {
         bool read;              /* the reader's facts are this file's */
 } FileResult;
 
+/* --- inputs that are not segments --- */
+
+#define SNIFF_SIZE 4096U
+#define LINES_CHUNK (256U * 1024U)
+
+typedef enum InputKind {
+        INPUT_SEGMENT,
+        INPUT_JSON_LINES,
+        INPUT_AUDIT_LOG,
+        INPUT_UNKNOWN,
+} InputKind;
+
+static InputKind input_kind(const char *p, size_t n) {
+        static const char zstd_magic[4] = { 0x28, (char) 0xb5, 0x2f, (char) 0xfd };
+        static const char header[] = "{\"fsmon\":\"segment\"";
+
+        if (n >= sizeof(zstd_magic) && memcmp(p, zstd_magic, sizeof(zstd_magic)) == 0)
+                return INPUT_SEGMENT;
+        if (n >= sizeof(header) - 1 && memcmp(p, header, sizeof(header) - 1) == 0)
+                return INPUT_SEGMENT;
+        if (n == 0 || p[0] == '{')
+                return INPUT_JSON_LINES;        /* an empty file: no records */
+        if ((n >= 5 && memcmp(p, "type=", 5) == 0) || (n >= 5 && memcmp(p, "node=", 5) == 0))
+                return INPUT_AUDIT_LOG;
+        return INPUT_UNKNOWN;
+}
+
+typedef struct LineInput {
+        Report *delta;
+        ReportScanBuffer *scan;
+        char *pending;                  /* a line not yet ended */
+        size_t pending_len, pending_size;
+        uint64_t line_no, bytes;
+        char *reason;
+        size_t reason_size;
+} LineInput;
+
+static int line_input_line(const char *line, size_t len, void *userdata) {
+        LineInput *li = userdata;
+        ReportRecord rec;
+        int r;
+
+        li->line_no++;
+        li->bytes += len + 1;
+        if (len > 0 && line[len - 1] == '\r')
+                len--;
+        if (len == 0)
+                return 0;
+        r = report_scan_line(line, len, li->scan, &rec);
+        if (r == -EBADMSG) {
+                snprintf(li->reason, li->reason_size, "line %" PRIu64 " is not a JSON object of the record format",
+                         li->line_no);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        return report_add(li->delta, &rec, NULL);
+}
+
+/* Splits data into lines; a line's start that the chunk cut off waits in
+ * pending for the rest. */
+static int line_input_feed(LineInput *li, const char *data, size_t n) {
+        int r;
+
+        while (n > 0) {
+                const char *nl = memchr(data, '\n', n);
+                size_t k = nl ? (size_t) (nl - data) : n;
+
+                if (!nl || li->pending_len > 0) {
+                        if (li->pending_len + k + 1 > li->pending_size) {
+                                size_t a = MAX(li->pending_size * 2, li->pending_len + k + 1);
+                                char *p = realloc(li->pending, a);
+                                if (!p)
+                                        return -ENOMEM;
+                                li->pending = p;
+                                li->pending_size = a;
+                        }
+                        memcpy(li->pending + li->pending_len, data, k);
+                        li->pending_len += k;
+                        if (!nl)
+                                return 0;
+                        r = line_input_line(li->pending, li->pending_len, li);
+                        li->pending_len = 0;
+                } else
+                        r = line_input_line(data, k, li);
+                if (r < 0)
+                        return r;
+                data += k + 1;
+                n -= k + 1;
+        }
+        return 0;
+}
+
+static int line_input_finish(LineInput *li) {
+        int r = 0;
+
+        if (li->pending_len > 0)
+                r = line_input_line(li->pending, li->pending_len, li);
+        li->pending_len = 0;
+        return r;
+}
+
+static int line_input_sink(const char *line, size_t len, void *userdata) {
+        return line_input_line(line, len, userdata);
+}
+
+static int read_some(int fd, char *buf, size_t size, size_t *ret_n) {
+        size_t n = 0;
+
+        while (n < size) {
+                ssize_t k = read(fd, buf + n, size - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+/* A named input that may be anything: returns 1 when it turned out to be a
+ * segment at offset 0 of fd (the caller reads it as one), else 0 with ret
+ * filled, or -ENOMEM. */
+static int file_process_any(const InputFile *f, int fd, Report *delta, ReportScanBuffer *scan,
+                            const ReportInputOptions *o, FileResult *ret) {
+        _cleanup_free_ char *buf = NULL;
+        LineInput li = { .delta = delta, .scan = scan, .reason = ret->reason, .reason_size = sizeof(ret->reason) };
+        size_t n = 0;
+        int r;
+
+        buf = malloc(LINES_CHUNK);
+        if (!buf)
+                return -ENOMEM;
+        r = read_some(fd, buf, SNIFF_SIZE, &n);
+        if (r < 0) {
+                ret->r = r;
+                snprintf(ret->reason, sizeof(ret->reason), "cannot read: %s", strerror(-r));
+                return 0;
+        }
+
+        switch (input_kind(buf, n)) {
+        case INPUT_SEGMENT:
+                if (lseek(fd, 0, SEEK_SET) == 0)
+                        return 1;
+                ret->r = -EBADMSG;
+                snprintf(ret->reason, sizeof(ret->reason), "a segment on a pipe: name the file instead");
+                return 0;
+        case INPUT_UNKNOWN:
+                ret->r = -EBADMSG;
+                snprintf(ret->reason, sizeof(ret->reason),
+                         "neither a segment, action JSON Lines (fsmonctl decode) nor an audit log");
+                return 0;
+        case INPUT_AUDIT_LOG:
+                if (!o->audit_decode) {
+                        ret->r = -EBADMSG;
+                        snprintf(ret->reason, sizeof(ret->reason), "an audit log (decode it first)");
+                        return 0;
+                }
+                r = o->audit_decode(buf, n, fd, line_input_sink, &li, o->audit_decode_userdata,
+                                    ret->reason, sizeof(ret->reason));
+                break;
+        case INPUT_JSON_LINES:
+                r = 0;
+                for (;;) {
+                        r = line_input_feed(&li, buf, n);
+                        if (r < 0 || n == 0)
+                                break;
+                        r = read_some(fd, buf, LINES_CHUNK, &n);
+                        if (r < 0) {
+                                snprintf(ret->reason, sizeof(ret->reason), "cannot read: %s", strerror(-r));
+                                break;
+                        }
+                        if (n == 0)
+                                break;
+                }
+                if (r >= 0)
+                        r = line_input_finish(&li);
+                break;
+        }
+        free(li.pending);
+        if (r == -ENOMEM)
+                return r;
+        ret->r = r < 0 ? (r == -EBADMSG ? r : -EIO) : 0;
+        if (r < 0 && !ret->reason[0])
+                snprintf(ret->reason, sizeof(ret->reason), "%s", strerror(-r));
+        ret->bytes = li.bytes;
+        return 0;
+}
+
 static int file_process(const InputFile *f, Report *delta, ReportScanBuffer *scan, ReportSegmentReader *reader,
-                        FileResult *ret) {
+                        const ReportInputOptions *o, FileResult *ret) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
         int r;
 
         *ret = (FileResult) {};
-        fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = f->is_stdin ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 ret->r = -errno;
                 snprintf(ret->reason, sizeof(ret->reason), "cannot open: %s", strerror(errno));
                 return 0;
         }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !(f->named && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode))))) {
                 ret->r = -EBADMSG;
                 snprintf(ret->reason, sizeof(ret->reason), "not a regular file");
                 return 0;
+        }
+        if (f->named) {
+                r = file_process_any(f, fd, delta, scan, o, ret);
+                if (r <= 0)
+                        return r;
+                *ret = (FileResult) {};
         }
 
         r = report_segment_read(reader, fd, f->open_segment, f->layout_host, delta, scan);
@@ -374,7 +587,7 @@ static void *worker(void *userdata) {
                 pthread_mutex_unlock(&s->lock);
                 f = &s->list->files[i];
 
-                r = file_process(f, delta, &buf, reader, &res);
+                r = file_process(f, delta, &buf, reader, s->options, &res);
 
                 /* Merge strictly in input order: order-dependent figures
                  * (sequential reads, re-reads) must not depend on timing. */
@@ -422,6 +635,7 @@ int report_input_run(Report *total, char *const *paths, size_t n_paths, const Re
                 .lock = PTHREAD_MUTEX_INITIALIZER,
                 .cond = PTHREAD_COND_INITIALIZER,
                 .list = &list,
+                .options = o,
                 .total = total,
                 .progress = o->progress,
         };
