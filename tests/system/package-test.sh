@@ -69,6 +69,10 @@ start=$(grep -n "deb-systemd-invoke \$_dh_action 'fsmon.service'" "$tmp/control/
 # Files: regular files and symlinks, without the distribution's docs.
 dpkg-deb --fsys-tarfile "$deb" | tar -tvf - | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./|/|' |
         grep -v '^/usr/share/doc/' | sort >"$tmp/deb.files"
+for f in /usr/share/bash-completion/completions/fsmonctl /usr/share/bash-completion/completions/fsmond \
+         /usr/share/zsh/vendor-completions/_fsmonctl /usr/share/zsh/vendor-completions/_fsmond; do
+        grep -qx "$f" "$tmp/deb.files" && ok "deb ships $f" || fail "deb lacks $f"
+done
 deb_etc=$(grep '^/etc/' "$tmp/deb.files")
 deb_conf=$(sort "$tmp/control/conffiles" 2>/dev/null)
 [ "$deb_etc" = "$deb_conf" ] && ok "deb: every file under /etc is a conffile" \
@@ -97,7 +101,11 @@ if rpmbuild -bb --nodeps --load "$here/rpm-macros" --define "_topdir $tmp/rpm" \
         # Shipped files: not directories, not %ghost (flag g: known to rpm,
         # not in the payload).
         rpm -qp --qf '[%{FILEMODES:perms} %{FILEFLAGS:fflags}: %{FILENAMES}\n]' "$rpm" 2>/dev/null >"$tmp/rpm.all"
-        awk '$1 !~ /^d/ && $2 !~ /g/ { print $NF }' "$tmp/rpm.all" | grep -v '^/usr/lib/.build-id' | sort >"$tmp/rpm.files"
+        # zsh completion: Debian's zsh reads vendor-completions, everyone
+        # else's site-functions (shell-completion/meson.build); the one
+        # intended difference.
+        awk '$1 !~ /^d/ && $2 !~ /g/ { print $NF }' "$tmp/rpm.all" | grep -v '^/usr/lib/.build-id' |
+                sed 's|^/usr/share/zsh/site-functions/|/usr/share/zsh/vendor-completions/|' | sort >"$tmp/rpm.files"
         ghost=$(awk -v f="$rules_etc" '$NF == f { print $2 }' "$tmp/rpm.all")
         [[ "$ghost" == *g* && "$ghost" != *c* ]] && ok "rpm: $rules_etc is %ghost, not %config" \
                 || fail "rpm: $rules_etc flags [${ghost:-not listed}], want %ghost without %config"
