@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ typedef struct OpenFile {
         bool listed;            /* opendir already recorded */
         bool not_file;          /* pipe, socket, ...: counted, not recorded */
         bool recorded;          /* passes the include/exclude filter */
+        unsigned save_id;       /* tracker_save_state(): 1 + its number, 0: not written yet */
 } OpenFile;
 
 typedef struct FdEntry {
@@ -68,6 +70,7 @@ typedef struct FdTable {
         unsigned n_ref;         /* processes sharing it (CLONE_FILES) */
         FdEntry *fds;
         int n_fds;              /* slots allocated */
+        unsigned save_id;       /* as OpenFile.save_id */
 } FdTable;
 
 typedef struct Process {
@@ -1527,4 +1530,385 @@ Tracker *tracker_free(Tracker *t) {
         strv_free(t->exclude);
         free(t);
         return NULL;
+}
+
+/* ---- the state, saved and loaded ----
+ *
+ * One item a line, every number decimal, strings hex-encoded ("-": none):
+ *   fsmon-tracker-state 1
+ *   f OFFSET SIZE FLAGS FLAGS_KNOWN IS_DIR LISTED NOT_FILE PATH     an open file description
+ *   t                                                              a descriptor table
+ *   d FD FILE CLOEXEC                                              a descriptor of the last t
+ *   p PID PPID TABLE LAZY                                          a process (least recently used first)
+ *   x PID PPID AUID UID TABLE SEC MSEC SERIAL COMM                 an exit waiting for its fork event
+ *   c PARENT CHILD SEC MSEC SERIAL                                 a clone3 waiting for its child
+ *   n PENDING_NEXT EXITED_NEXT
+ *   end PROCESSES FILES
+ * Descriptions and tables are numbered in the order they appear (from 0) and
+ * are referred to only after they appeared, so the loader needs no lookahead.
+ * Whether a description is recorded is not saved: the filter may have changed
+ * in the config since. */
+
+#define STATE_MAGIC "fsmon-tracker-state 1"
+
+static void hex_put(FILE *f, const char *s, size_t n) {
+        static const char digits[] = "0123456789abcdef";
+
+        if (!s) {
+                fputc('-', f);
+                return;
+        }
+        if (n == 0) {
+                fputs("\"\"", f);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                fputc(digits[(unsigned char) s[i] >> 4], f);
+                fputc(digits[(unsigned char) s[i] & 15], f);
+        }
+}
+
+typedef struct SaveContext {
+        FILE *f;
+        unsigned n_files, n_tables;
+} SaveContext;
+
+static void state_clear_ids(FdTable *ft) {
+        if (!ft)
+                return;
+        ft->save_id = 0;
+        for (int i = 0; i < ft->n_fds; i++)
+                if (ft->fds[i].file)
+                        ft->fds[i].file->save_id = 0;
+}
+
+static unsigned state_put_table(SaveContext *s, FdTable *ft) {
+        if (ft->save_id > 0)
+                return ft->save_id - 1;
+        /* Its descriptions first: a line refers only to what came before. */
+        for (int i = 0; i < ft->n_fds; i++) {
+                OpenFile *o = ft->fds[i].file;
+                if (!o || o->save_id > 0)
+                        continue;
+                o->save_id = ++s->n_files;
+                fprintf(s->f, "f %" PRId64 " %" PRId64 " %" PRIu32 " %d %d %d %d ",
+                        o->offset, o->size, o->flags, o->flags_known, o->is_dir, o->listed, o->not_file);
+                hex_put(s->f, o->path, o->path_len);
+                fputc('\n', s->f);
+        }
+        ft->save_id = ++s->n_tables;
+        fputs("t\n", s->f);
+        for (int i = 0; i < ft->n_fds; i++)
+                if (ft->fds[i].file)
+                        fprintf(s->f, "d %d %u %d\n", i, ft->fds[i].file->save_id - 1, ft->fds[i].cloexec);
+        return ft->save_id - 1;
+}
+
+int tracker_save_state(Tracker *t, FILE *f) {
+        SaveContext s = { .f = f };
+
+        for (Process *p = t->lru_head; p; p = p->lru_next)
+                state_clear_ids(p->table);
+        for (unsigned i = 0; i < EXITED_CHILDREN; i++)
+                state_clear_ids(t->exited[i].table);
+
+        fputs(STATE_MAGIC "\n", f);
+        /* Least recently used first: loading pushes each to the front. */
+        for (Process *p = t->lru_tail; p; p = p->lru_prev) {
+                unsigned id = state_put_table(&s, p->table);
+                fprintf(f, "p %" PRIu32 " %" PRIu32 " %u %d\n", p->pid, p->ppid, id, p->lazy);
+        }
+        for (unsigned i = 0; i < EXITED_CHILDREN; i++) {
+                ExitedChild *x = &t->exited[i];
+                unsigned id;
+
+                if (!x->table)
+                        continue;
+                id = state_put_table(&s, x->table);
+                fprintf(f, "x %u %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %u %" PRIu64 " %u %" PRIu64 " ",
+                        i, x->pid, x->ppid, x->auid, x->uid, id, x->sec, x->msec, x->serial);
+                hex_put(f, x->comm[0] ? x->comm : NULL, strlen(x->comm));
+                fputc('\n', f);
+        }
+        for (unsigned i = 0; i < PENDING_CLONES; i++) {
+                PendingClone *c = &t->pending[i];
+                if (c->child == 0)
+                        continue;
+                fprintf(f, "c %u %" PRIu32 " %" PRIu32 " %" PRIu64 " %u %" PRIu64 "\n",
+                        i, c->parent, c->child, c->sec, c->msec, c->serial);
+        }
+        fprintf(f, "n %u %u\n", t->pending_next, t->exited_next);
+        fprintf(f, "end %" PRIu64 " %u\n", t->stats.processes, s.n_files);
+        if (fflush(f) != 0 || ferror(f))
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+/* Everything the loader made so far, so that a refused state leaves nothing. */
+typedef struct LoadContext {
+        OpenFile **files;
+        size_t n_files, size_files;
+        FdTable **tables;
+        size_t n_tables, size_tables;
+} LoadContext;
+
+static void load_context_done(Tracker *t, LoadContext *l) {
+        for (size_t i = 0; i < l->n_files; i++)
+                open_file_unref(t, l->files[i]);
+        for (size_t i = 0; i < l->n_tables; i++)
+                fd_table_unref(t, l->tables[i]);
+        free(l->files);
+        free(l->tables);
+}
+
+static void tracker_clear(Tracker *t) {
+        while (t->lru_head)
+                process_remove(t, t->lru_head);
+        for (unsigned i = 0; i < EXITED_CHILDREN; i++)
+                exited_child_flush(t, &t->exited[i], false);
+        memset(t->pending, 0, sizeof(t->pending));
+        t->pending_next = t->exited_next = 0;
+}
+
+static int push_ptr(void ***a, size_t *n, size_t *size, void *p) {
+        if (*n >= *size) {
+                size_t ns = MAX(*size * 2, (size_t) 64);
+                void **na = realloc(*a, ns * sizeof(void *));
+                if (!na)
+                        return -ENOMEM;
+                *a = na;
+                *size = ns;
+        }
+        (*a)[(*n)++] = p;
+        return 0;
+}
+
+static int unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+/* A hex string (or "-": NULL, "\"\"": empty) into a malloc'ed buffer. */
+static int hex_get(const char *s, size_t max, char **ret, size_t *ret_len) {
+        size_t n = strlen(s);
+        char *b;
+
+        if (strcmp(s, "-") == 0) {
+                *ret = NULL;
+                *ret_len = 0;
+                return 0;
+        }
+        if (strcmp(s, "\"\"") == 0)
+                n = 0;
+        else if (n == 0 || n % 2 != 0 || n / 2 > max)
+                return -EBADMSG;
+        b = malloc(n / 2 + 1);
+        if (!b)
+                return -ENOMEM;
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = unhexchar(s[2 * i]), lo = unhexchar(s[2 * i + 1]);
+                /* A NUL would cut the string short where the length says otherwise. */
+                if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                        free(b);
+                        return -EBADMSG;
+                }
+                b[i] = (char) (hi << 4 | lo);
+        }
+        b[n / 2] = 0;
+        *ret = b;
+        *ret_len = n / 2;
+        return 0;
+}
+
+static bool flag_ok(int v) {
+        return v == 0 || v == 1;
+}
+
+static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_t *want_procs, size_t *want_files) {
+        FdTable *cur = l->n_tables > 0 ? l->tables[l->n_tables - 1] : NULL;
+        char str[2 * 4096 + 2];
+        int n = -1, r;
+
+        if (line[0] == 'f' && line[1] == ' ') {
+                long long off, size;
+                unsigned long flags;
+                int fk, dir, listed, nf;
+                char *path;
+                size_t len;
+                OpenFile *o;
+
+                if (sscanf(line, "f %lld %lld %lu %d %d %d %d %8194s%n",
+                           &off, &size, &flags, &fk, &dir, &listed, &nf, str, &n) != 8 || line[n] != 0)
+                        return -EBADMSG;
+                if ((off < 0 && off != OFFSET_UNKNOWN) || (size < 0 && size != OFFSET_UNKNOWN) ||
+                    flags > UINT32_MAX || !flag_ok(fk) || !flag_ok(dir) || !flag_ok(listed) || !flag_ok(nf))
+                        return -EBADMSG;
+                r = hex_get(str, 4096, &path, &len);
+                if (r < 0)
+                        return r;
+                o = open_file_new(t, path, len);
+                if (!o)
+                        return -ENOMEM;
+                o->offset = off;
+                o->size = size;
+                o->flags = (uint32_t) flags;
+                o->flags_known = fk;
+                o->is_dir = dir;
+                o->listed = listed;
+                o->not_file = nf;
+                r = push_ptr((void ***) &l->files, &l->n_files, &l->size_files, o);
+                if (r < 0)
+                        open_file_unref(t, o);
+                return r;
+        }
+        if (strcmp(line, "t") == 0) {
+                FdTable *ft = fd_table_new();
+                if (!ft)
+                        return -ENOMEM;
+                r = push_ptr((void ***) &l->tables, &l->n_tables, &l->size_tables, ft);
+                if (r < 0)
+                        fd_table_unref(t, ft);
+                return r;
+        }
+        if (line[0] == 'd' && line[1] == ' ') {
+                unsigned file;
+                int fd, cloexec;
+                FdEntry *e;
+
+                if (sscanf(line, "d %d %u %d%n", &fd, &file, &cloexec, &n) != 3 || line[n] != 0)
+                        return -EBADMSG;
+                if (!cur || fd < 0 || fd >= FD_MAX || file >= l->n_files || !flag_ok(cloexec) ||
+                    fd_table_get(cur, fd))
+                        return -EBADMSG;
+                e = fd_table_slot(cur, fd);
+                if (!e)
+                        return -ENOMEM;
+                e->file = open_file_ref(l->files[file]);
+                e->cloexec = cloexec;
+                return 0;
+        }
+        if (line[0] == 'p' && line[1] == ' ') {
+                unsigned pid, ppid, table;
+                int lazy;
+                Process *p;
+
+                if (sscanf(line, "p %u %u %u %d%n", &pid, &ppid, &table, &lazy, &n) != 4 || line[n] != 0)
+                        return -EBADMSG;
+                if (table >= l->n_tables || !flag_ok(lazy) || process_find(t, pid) ||
+                    t->stats.processes >= t->max_processes)
+                        return -EBADMSG;
+                l->tables[table]->n_ref++;
+                p = process_add(t, pid, ppid, l->tables[table]);
+                if (!p)
+                        return -ENOMEM;
+                p->lazy = lazy;
+                return 0;
+        }
+        if (line[0] == 'x' && line[1] == ' ') {
+                unsigned slot, pid, ppid, auid, uid, table, msec;
+                unsigned long long sec, serial;
+                char *comm;
+                size_t len;
+                ExitedChild *x;
+
+                if (sscanf(line, "x %u %u %u %u %u %u %llu %u %llu %130s%n",
+                           &slot, &pid, &ppid, &auid, &uid, &table, &sec, &msec, &serial, str, &n) != 10 ||
+                    line[n] != 0)
+                        return -EBADMSG;
+                if (slot >= EXITED_CHILDREN || t->exited[slot].table || table >= l->n_tables || msec > 999)
+                        return -EBADMSG;
+                r = hex_get(str, sizeof(x->comm) - 1, &comm, &len);
+                if (r < 0)
+                        return r;
+                x = &t->exited[slot];
+                *x = (ExitedChild) {
+                        .pid = pid, .ppid = ppid, .auid = auid, .uid = uid, .table = l->tables[table],
+                        .sec = sec, .msec = msec, .serial = serial,
+                };
+                x->table->n_ref++;
+                if (comm)
+                        memcpy(x->comm, comm, len + 1);
+                free(comm);
+                return 0;
+        }
+        if (line[0] == 'c' && line[1] == ' ') {
+                unsigned slot, parent, child, msec;
+                unsigned long long sec, serial;
+
+                if (sscanf(line, "c %u %u %u %llu %u %llu%n", &slot, &parent, &child, &sec, &msec, &serial, &n) != 6 ||
+                    line[n] != 0)
+                        return -EBADMSG;
+                if (slot >= PENDING_CLONES || t->pending[slot].child != 0 || child == 0 || msec > 999)
+                        return -EBADMSG;
+                t->pending[slot] = (PendingClone) {
+                        .parent = parent, .child = child, .sec = sec, .msec = msec, .serial = serial,
+                };
+                return 0;
+        }
+        if (line[0] == 'n' && line[1] == ' ') {
+                unsigned pn, xn;
+                if (sscanf(line, "n %u %u%n", &pn, &xn, &n) != 2 || line[n] != 0)
+                        return -EBADMSG;
+                t->pending_next = pn;
+                t->exited_next = xn;
+                return 0;
+        }
+        if (strncmp(line, "end ", 4) == 0) {
+                unsigned long long procs;
+                size_t files;
+                if (sscanf(line, "end %llu %zu%n", &procs, &files, &n) != 2 || line[n] != 0)
+                        return -EBADMSG;
+                *want_procs = procs;
+                *want_files = files;
+                *done = true;
+                return 0;
+        }
+        return -EBADMSG;
+}
+
+int tracker_load_state(Tracker *t, FILE *f) {
+        _cleanup_free_ char *line = NULL;
+        LoadContext l = {};
+        size_t size = 0, want_files = 0;
+        uint64_t want_procs = 0;
+        bool done = false, first = true;
+        ssize_t n;
+        int r = 0;
+
+        if (t->stats.processes > 0)
+                return -EBUSY;
+
+        while ((n = getline(&line, &size, f)) >= 0) {
+                if (n == 0 || line[n - 1] != '\n' || memchr(line, 0, n)) {
+                        r = -EBADMSG;   /* a torn last line, or a NUL */
+                        break;
+                }
+                line[n - 1] = 0;
+                if (first) {
+                        first = false;
+                        if (strcmp(line, STATE_MAGIC) != 0) {
+                                r = -EPROTO;    /* not ours, or another version */
+                                break;
+                        }
+                        continue;
+                }
+                if (done) {
+                        r = -EBADMSG;   /* something after the end */
+                        break;
+                }
+                r = load_line(t, &l, line, &done, &want_procs, &want_files);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && ferror(f))
+                r = -EIO;
+        if (r >= 0 && (!done || want_procs != t->stats.processes || want_files != l.n_files))
+                r = -EBADMSG;   /* cut short */
+        load_context_done(t, &l);
+        if (r < 0)
+                tracker_clear(t);
+        return r;
 }

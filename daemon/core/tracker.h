@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/action.h"
 #include "core/audit-event.h"
@@ -66,3 +67,13 @@ void tracker_set_fd_resolver(Tracker *t, TrackerFdResolver resolver, void *userd
 void tracker_handle_event(Tracker *t, const AuditEvent *ev);
 
 void tracker_get_stats(const Tracker *t, TrackerStats *ret);
+
+/* The tracker's whole state (processes, descriptor tables, open file
+ * descriptions, exits and clones still waiting for their fork event) as
+ * versioned text, so that a restarted daemon continues exactly where it
+ * stopped (paths in it are plain: the file is as private as auditd's log).
+ * tracker_load_state() needs a tracker without processes and refuses a
+ * state of another version (-EPROTO) or a damaged one (-EBADMSG), leaving
+ * the tracker empty then. */
+int tracker_save_state(Tracker *t, FILE *f);
+int tracker_load_state(Tracker *t, FILE *f);
