@@ -16,7 +16,9 @@
 #include "service/capture.h"
 #include "store/checkpoint.h"
 #include "core/action-text.h"
+#include "store/tracker-state.h"
 #include "core/ledger.h"
+#include "shared/fileio.h"
 #include "shared/log.h"
 #include "shared/time-util.h"
 #include "audit/proc-fd.h"
@@ -36,6 +38,11 @@
 #define COALESCE_USEC (10U * 1000U)
 #define MAX_LOGS 256
 #define STASH_MAX (256U * 1024U * 1024U)
+#define TRACKER_STATE_FILE "tracker"
+/* A tracker state up to this size is saved with every checkpoint; a bigger
+ * one once a second (the read-back then replays the events between it and
+ * the checkpoint without recording them again). */
+#define TRACKER_STATE_EVERY_BATCH (1024U * 1024U)
 
 typedef enum Phase {
         PHASE_BACKFILL,
@@ -75,6 +82,15 @@ struct Capture {
         uint64_t cp_written_serial;
         unsigned ticks;
 
+        /* The tracker's state saved with the checkpoint, and loaded at start:
+         * the read-back then begins after its serial, and what it replays up
+         * to the checkpoint is recorded already (silent). */
+        bool have_state;
+        uint64_t state_serial;
+        bool silent;
+        uint64_t state_written_serial;
+        size_t state_size;
+
         /* Loss accounting. */
         bool kernel_lost_known;
         uint32_t kernel_lost;
@@ -107,6 +123,9 @@ static int on_record(const char *record, size_t len, const Action *a, void *user
         Capture *c = userdata;
         int r;
 
+        if (c->silent)
+                return 0;       /* spooled before the restart */
+
         r = spool_append_encoded(c->o.spool, record, len, a->serial);
         if (r < 0)
                 return r;
@@ -136,6 +155,12 @@ static int on_record(const char *record, size_t len, const Action *a, void *user
 static void on_event(const AuditEvent *ev, void *userdata) {
         Capture *c = userdata;
 
+        /* Between the tracker state and the checkpoint: the tracker needs
+         * the event, the spool has its records. */
+        c->silent = c->phase == PHASE_BACKFILL && c->have_state && ev->sec >= c->btime &&
+                ev->serial <= c->cp.serial;
+        if (c->silent)
+                return;
         c->stats.events++;
         if (c->phase == PHASE_BACKFILL)
                 c->stats.backfilled++;
@@ -170,7 +195,7 @@ static bool line_filter(uint64_t sec, unsigned msec, uint64_t serial, void *user
                 /* This boot. A checkpoint with serial 0 is the time of a
                  * first start that was cut short before any event was done. */
                 if (strcmp(c->cp.boot_id, c->boot_id) == 0)
-                        return c->cp.serial > 0 ? serial > c->cp.serial :
+                        return c->cp.serial > 0 ? serial > (c->have_state ? c->state_serial : c->cp.serial) :
                                sec > c->cp.sec || (sec == c->cp.sec && msec >= c->cp.msec);
                 return true;
         }
@@ -191,6 +216,16 @@ static void checkpoint_update(Capture *c, bool sync) {
 
         if (!c->checkpoint || c->max_serial == 0)
                 return;
+        /* The state first: a kill between the two leaves it at the
+         * checkpoint or behind it, never ahead. */
+        if (c->max_serial != c->state_written_serial && (sync || c->state_size <= TRACKER_STATE_EVERY_BATCH)) {
+                r = tracker_state_file_write(c->o.state_dir_fd, TRACKER_STATE_FILE, c->boot_id, c->max_serial,
+                                             ledger_get_tracker(c->ledger), sync, &c->state_size);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to save the tracker state, ignoring: %m");
+                else
+                        c->state_written_serial = c->max_serial;
+        }
         if (c->max_serial != c->cp_written_serial) {
                 memcpy(cp.boot_id, c->boot_id, sizeof(cp.boot_id));
                 r = checkpoint_file_write(c->checkpoint, &cp);
@@ -499,6 +534,50 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- setup ---- */
 
+/* Continues from the tracker state saved with the checkpoint, when it is of
+ * this boot and not ahead of where the read-back resumes. Otherwise the
+ * descriptors opened before are unknown, as on a first start. */
+static void state_restore(Capture *c) {
+        TrackerStateFile s = {};
+        TrackerStats ts;
+        int r;
+
+        if (c->o.state_dir_fd < 0)
+                return;
+        /* What a kill during a save left behind. */
+        (void) fileio_remove_tmp_files_at(c->o.state_dir_fd);
+        r = tracker_state_file_read(c->o.state_dir_fd, TRACKER_STATE_FILE, &s);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                log_warning_errno(r, "Refusing the tracker state in %s (%s): %m; descriptors opened before "
+                                  "the restart are unknown.", TRACKER_STATE_FILE,
+                                  r == -EPROTO ? "not a tracker state of this version" :
+                                  r == -EBADMSG ? "damaged" : "unreadable");
+                return;
+        }
+        if (!c->have_cp || c->cp.serial == 0 || strcmp(s.boot_id, c->boot_id) != 0 ||
+            strcmp(c->cp.boot_id, c->boot_id) != 0)
+                log_info("The tracker state is of another boot or of no checkpoint, ignoring it.");
+        else if (s.serial > c->cp.serial)
+                log_warning("The tracker state (serial %" PRIu64 ") is ahead of where the read-back resumes "
+                            "(%" PRIu64 "), ignoring it; descriptors opened before the restart are unknown.",
+                            s.serial, c->cp.serial);
+        else if ((r = tracker_state_file_load(&s, ledger_get_tracker(c->ledger))) < 0)
+                log_warning_errno(r, "Refusing the tracker state in %s (%s): %m; descriptors opened before "
+                                  "the restart are unknown.", TRACKER_STATE_FILE,
+                                  r == -EPROTO ? "not a tracker state of this version" : "damaged");
+        else {
+                c->have_state = true;
+                c->state_serial = s.serial;
+                tracker_get_stats(ledger_get_tracker(c->ledger), &ts);
+                log_info("Continuing from the tracker state after serial %" PRIu64 " (%" PRIu64 " processes, %"
+                         PRIu64 " open files; checkpoint %" PRIu64 ").",
+                         s.serial, ts.processes, ts.open_files, c->cp.serial);
+        }
+        tracker_state_file_done(&s);
+}
+
 int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
         _cleanup_(capture_freep) Capture *c = NULL;
         LedgerOptions lo;
@@ -576,6 +655,8 @@ int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
                 } else
                         (void) spool_torn_tail_settle(o->spool, false);
         }
+
+        state_restore(c);
 
         *ret = TAKE_PTR(c);
         return 0;
