@@ -1536,12 +1536,13 @@ Tracker *tracker_free(Tracker *t) {
  *
  * One item a line, every number decimal, strings hex-encoded ("-": none):
  *   fsmon-tracker-state 1
- *   f OFFSET SIZE FLAGS FLAGS_KNOWN IS_DIR LISTED NOT_FILE PATH     an open file description
+ *   N NAME                                                         a node= name (the first is node 1)
+ *   f NODE OFFSET SIZE FLAGS FLAGS_KNOWN IS_DIR LISTED NOT_FILE PATH     an open file description
  *   t                                                              a descriptor table
  *   d FD FILE CLOEXEC                                              a descriptor of the last t
- *   p PID PPID TABLE LAZY                                          a process (least recently used first)
- *   x PID PPID AUID UID TABLE SEC MSEC SERIAL COMM                 an exit waiting for its fork event
- *   c PARENT CHILD SEC MSEC SERIAL                                 a clone3 waiting for its child
+ *   p NODE PID PPID TABLE LAZY                                          a process (least recently used first)
+ *   x SLOT NODE PID PPID AUID UID TABLE SEC MSEC SERIAL COMM                 an exit waiting for its fork event
+ *   c SLOT NODE PARENT CHILD SEC MSEC SERIAL                                 a clone3 waiting for its child
  *   n PENDING_NEXT EXITED_NEXT
  *   end PROCESSES FILES
  * Descriptions and tables are numbered in the order they appear (from 0) and
@@ -1591,8 +1592,8 @@ static unsigned state_put_table(SaveContext *s, FdTable *ft) {
                 if (!o || o->save_id > 0)
                         continue;
                 o->save_id = ++s->n_files;
-                fprintf(s->f, "f %" PRId64 " %" PRId64 " %" PRIu32 " %d %d %d %d ",
-                        o->offset, o->size, o->flags, o->flags_known, o->is_dir, o->listed, o->not_file);
+                fprintf(s->f, "f %u %" PRId64 " %" PRId64 " %" PRIu32 " %d %d %d %d ",
+                        o->node, o->offset, o->size, o->flags, o->flags_known, o->is_dir, o->listed, o->not_file);
                 hex_put(s->f, o->path, o->path_len);
                 fputc('\n', s->f);
         }
@@ -1613,10 +1614,15 @@ int tracker_save_state(Tracker *t, FILE *f) {
                 state_clear_ids(t->exited[i].table);
 
         fputs(STATE_MAGIC "\n", f);
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                fputs("N ", f);
+                hex_put(f, t->nodes[i], strlen(t->nodes[i]));
+                fputc('\n', f);
+        }
         /* Least recently used first: loading pushes each to the front. */
         for (Process *p = t->lru_tail; p; p = p->lru_prev) {
                 unsigned id = state_put_table(&s, p->table);
-                fprintf(f, "p %" PRIu32 " %" PRIu32 " %u %d\n", p->pid, p->ppid, id, p->lazy);
+                fprintf(f, "p %u %" PRIu32 " %" PRIu32 " %u %d\n", p->node, p->pid, p->ppid, id, p->lazy);
         }
         for (unsigned i = 0; i < EXITED_CHILDREN; i++) {
                 ExitedChild *x = &t->exited[i];
@@ -1625,8 +1631,8 @@ int tracker_save_state(Tracker *t, FILE *f) {
                 if (!x->table)
                         continue;
                 id = state_put_table(&s, x->table);
-                fprintf(f, "x %u %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %u %" PRIu64 " %u %" PRIu64 " ",
-                        i, x->pid, x->ppid, x->auid, x->uid, id, x->sec, x->msec, x->serial);
+                fprintf(f, "x %u %u %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %u %" PRIu64 " %u %" PRIu64 " ",
+                        i, x->node, x->pid, x->ppid, x->auid, x->uid, id, x->sec, x->msec, x->serial);
                 hex_put(f, x->comm[0] ? x->comm : NULL, strlen(x->comm));
                 fputc('\n', f);
         }
@@ -1634,8 +1640,8 @@ int tracker_save_state(Tracker *t, FILE *f) {
                 PendingClone *c = &t->pending[i];
                 if (c->child == 0)
                         continue;
-                fprintf(f, "c %u %" PRIu32 " %" PRIu32 " %" PRIu64 " %u %" PRIu64 "\n",
-                        i, c->parent, c->child, c->sec, c->msec, c->serial);
+                fprintf(f, "c %u %u %" PRIu32 " %" PRIu32 " %" PRIu64 " %u %" PRIu64 "\n",
+                        i, c->node, c->parent, c->child, c->sec, c->msec, c->serial);
         }
         fprintf(f, "n %u %u\n", t->pending_next, t->exited_next);
         fprintf(f, "end %" PRIu64 " %u\n", t->stats.processes, s.n_files);
@@ -1661,6 +1667,11 @@ static void load_context_done(Tracker *t, LoadContext *l) {
         free(l->tables);
 }
 
+static char **mfree_nodes(char **l) {
+        free(l);
+        return NULL;
+}
+
 static void tracker_clear(Tracker *t) {
         while (t->lru_head)
                 process_remove(t, t->lru_head);
@@ -1668,6 +1679,11 @@ static void tracker_clear(Tracker *t) {
                 exited_child_flush(t, &t->exited[i], false);
         memset(t->pending, 0, sizeof(t->pending));
         t->pending_next = t->exited_next = 0;
+        for (size_t i = 0; i < t->n_nodes; i++)
+                free(t->nodes[i]);
+        t->nodes = mfree_nodes(t->nodes);
+        t->n_nodes = 0;
+        t->node = 0;
 }
 
 static int push_ptr(void ***a, size_t *n, size_t *size, void *p) {
@@ -1732,7 +1748,31 @@ static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_
         char str[2 * 4096 + 2];
         int n = -1, r;
 
+        if (line[0] == 'N' && line[1] == ' ') {
+                char *name, **nl;
+                size_t len;
+
+                if (sscanf(line, "N %8194s%n", str, &n) != 1 || line[n] != 0 || l->n_files > 0 ||
+                    l->n_tables > 0 || t->n_nodes >= NODES_MAX)
+                        return -EBADMSG;        /* names come first */
+                r = hex_get(str, 4096, &name, &len);
+                if (r < 0)
+                        return r;
+                if (!name || len == 0) {
+                        free(name);
+                        return -EBADMSG;
+                }
+                nl = realloc(t->nodes, (t->n_nodes + 1) * sizeof(char *));
+                if (!nl) {
+                        free(name);
+                        return -ENOMEM;
+                }
+                t->nodes = nl;
+                t->nodes[t->n_nodes++] = name;
+                return 0;
+        }
         if (line[0] == 'f' && line[1] == ' ') {
+                unsigned node;
                 long long off, size;
                 unsigned long flags;
                 int fk, dir, listed, nf;
@@ -1740,8 +1780,10 @@ static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_
                 size_t len;
                 OpenFile *o;
 
-                if (sscanf(line, "f %lld %lld %lu %d %d %d %d %8194s%n",
-                           &off, &size, &flags, &fk, &dir, &listed, &nf, str, &n) != 8 || line[n] != 0)
+                if (sscanf(line, "f %u %lld %lld %lu %d %d %d %d %8194s%n",
+                           &node, &off, &size, &flags, &fk, &dir, &listed, &nf, str, &n) != 9 || line[n] != 0)
+                        return -EBADMSG;
+                if (node > t->n_nodes)
                         return -EBADMSG;
                 if ((off < 0 && off != OFFSET_UNKNOWN) || (size < 0 && size != OFFSET_UNKNOWN) ||
                     flags > UINT32_MAX || !flag_ok(fk) || !flag_ok(dir) || !flag_ok(listed) || !flag_ok(nf))
@@ -1752,6 +1794,7 @@ static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_
                 o = open_file_new(t, path, len);
                 if (!o)
                         return -ENOMEM;
+                o->node = node;
                 o->offset = off;
                 o->size = size;
                 o->flags = (uint32_t) flags;
@@ -1791,41 +1834,42 @@ static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_
                 return 0;
         }
         if (line[0] == 'p' && line[1] == ' ') {
-                unsigned pid, ppid, table;
+                unsigned node, pid, ppid, table;
                 int lazy;
                 Process *p;
 
-                if (sscanf(line, "p %u %u %u %d%n", &pid, &ppid, &table, &lazy, &n) != 4 || line[n] != 0)
+                if (sscanf(line, "p %u %u %u %u %d%n", &node, &pid, &ppid, &table, &lazy, &n) != 5 || line[n] != 0)
                         return -EBADMSG;
-                if (table >= l->n_tables || !flag_ok(lazy) || process_find(t, pid) ||
+                if (node > t->n_nodes || table >= l->n_tables || !flag_ok(lazy) || process_find(t, node, pid) ||
                     t->stats.processes >= t->max_processes)
                         return -EBADMSG;
                 l->tables[table]->n_ref++;
-                p = process_add(t, pid, ppid, l->tables[table]);
+                p = process_add(t, node, pid, ppid, l->tables[table]);
                 if (!p)
                         return -ENOMEM;
                 p->lazy = lazy;
                 return 0;
         }
         if (line[0] == 'x' && line[1] == ' ') {
-                unsigned slot, pid, ppid, auid, uid, table, msec;
+                unsigned slot, node, pid, ppid, auid, uid, table, msec;
                 unsigned long long sec, serial;
                 char *comm;
                 size_t len;
                 ExitedChild *x;
 
-                if (sscanf(line, "x %u %u %u %u %u %u %llu %u %llu %130s%n",
-                           &slot, &pid, &ppid, &auid, &uid, &table, &sec, &msec, &serial, str, &n) != 10 ||
+                if (sscanf(line, "x %u %u %u %u %u %u %u %llu %u %llu %130s%n",
+                           &slot, &node, &pid, &ppid, &auid, &uid, &table, &sec, &msec, &serial, str, &n) != 11 ||
                     line[n] != 0)
                         return -EBADMSG;
-                if (slot >= EXITED_CHILDREN || t->exited[slot].table || table >= l->n_tables || msec > 999)
+                if (slot >= EXITED_CHILDREN || t->exited[slot].table || node > t->n_nodes ||
+                    table >= l->n_tables || msec > 999)
                         return -EBADMSG;
                 r = hex_get(str, sizeof(x->comm) - 1, &comm, &len);
                 if (r < 0)
                         return r;
                 x = &t->exited[slot];
                 *x = (ExitedChild) {
-                        .pid = pid, .ppid = ppid, .auid = auid, .uid = uid, .table = l->tables[table],
+                        .node = node, .pid = pid, .ppid = ppid, .auid = auid, .uid = uid, .table = l->tables[table],
                         .sec = sec, .msec = msec, .serial = serial,
                 };
                 x->table->n_ref++;
@@ -1835,16 +1879,17 @@ static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_
                 return 0;
         }
         if (line[0] == 'c' && line[1] == ' ') {
-                unsigned slot, parent, child, msec;
+                unsigned slot, node, parent, child, msec;
                 unsigned long long sec, serial;
 
-                if (sscanf(line, "c %u %u %u %llu %u %llu%n", &slot, &parent, &child, &sec, &msec, &serial, &n) != 6 ||
-                    line[n] != 0)
+                if (sscanf(line, "c %u %u %u %u %llu %u %llu%n", &slot, &node, &parent, &child, &sec, &msec, &serial,
+                           &n) != 7 || line[n] != 0)
                         return -EBADMSG;
-                if (slot >= PENDING_CLONES || t->pending[slot].child != 0 || child == 0 || msec > 999)
+                if (slot >= PENDING_CLONES || t->pending[slot].child != 0 || child == 0 || node > t->n_nodes ||
+                    msec > 999)
                         return -EBADMSG;
                 t->pending[slot] = (PendingClone) {
-                        .parent = parent, .child = child, .sec = sec, .msec = msec, .serial = serial,
+                        .node = node, .parent = parent, .child = child, .sec = sec, .msec = msec, .serial = serial,
                 };
                 return 0;
         }
@@ -1878,7 +1923,7 @@ int tracker_load_state(Tracker *t, FILE *f) {
         ssize_t n;
         int r = 0;
 
-        if (t->stats.processes > 0)
+        if (t->stats.processes > 0 || t->n_nodes > 0)
                 return -EBUSY;
 
         while ((n = getline(&line, &size, f)) >= 0) {
