@@ -168,7 +168,8 @@ static void upload_allowed(sd_bus_message *request, uid_t uid, void *userdata) {
                 m->upload_request = sd_bus_message_unref(m->upload_request);
                 if (r == -ENXIO)
                         (void) sd_bus_reply_method_errorf(request, FSMON_ERROR_NOT_CONFIGURED,
-                                                          "No upload is configured.");
+                                                          "No upload is configured ([upload] in %s).",
+                                                          m->config_path ?: "fsmond's configuration");
                 else if (r == -EBUSY)
                         (void) sd_bus_reply_method_errorf(request, FSMON_ERROR_BUSY, "An upload is running already.");
                 else {

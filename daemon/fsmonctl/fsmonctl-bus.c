@@ -57,7 +57,7 @@ static int bus_error_to_exit(const sd_bus_error *e, const char *what) {
                 { FSMON_ERROR_BUSY,                 FSMONCTL_EXIT_TRY_LATER,
                   "fsmond is busy (an upload is running); try again later." },
                 { FSMON_ERROR_NOT_CONFIGURED,       FSMONCTL_EXIT_NOT_CONFIGURED,
-                  "Uploading is not configured on this machine ([upload] in /etc/fsmon/fsmon.conf)." },
+                  "Uploading is not configured on this machine." },
                 { FSMON_ERROR_HOST_KEY_MISMATCH,    FSMONCTL_EXIT_UPLOAD_FAILED,
                   "The server's host key does not match the pinned known_hosts file: nothing was sent." },
                 { FSMON_ERROR_CONNECTION_FAILED,    FSMONCTL_EXIT_UPLOAD_FAILED,
@@ -69,7 +69,10 @@ static int bus_error_to_exit(const sd_bus_error *e, const char *what) {
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 if (!sd_bus_error_has_name(e, table[i].name))
                         continue;
-                if (table[i].text)
+                if (table[i].text && sd_bus_error_has_name(e, FSMON_ERROR_NOT_CONFIGURED) && e->message)
+                        /* fsmond names the file it read (--config or the default). */
+                        log_error("%s %s", table[i].text, e->message);
+                else if (table[i].text)
                         log_error("%s", table[i].text);
                 else if (table[i].exit_code == FSMONCTL_EXIT_DENIED)
                         log_error("Not authorized to %s%s", what,

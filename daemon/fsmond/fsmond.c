@@ -12,6 +12,7 @@
 #include "fsmon-build.h"
 #include "shared/log.h"
 #include "bus/manager.h"
+#include "core/config.h"
 #include "service/service.h"
 
 static const char *arg_config = NULL;
@@ -108,7 +109,8 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        r = manager_new(&m, arg_config);
+        /* GetStatus's ConfigFile and the errors name the file read, default or not. */
+        r = manager_new(&m, arg_config ?: CONFIG_DEFAULT_PATH);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the daemon: %m");
                 return EXIT_FAILURE;

@@ -81,7 +81,10 @@ as "$nonmember" "$fsmonctl" status --json >"$tmp/status.json" 2>&1 &&
         "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["State"] in ("running","degraded") and d["SpoolSegments"]==0 and d["RulesLoaded"] in (True,False)' "$tmp/status.json" &&
         pass "fsmonctl status --json as a non-member" || { fail "fsmonctl status --json"; cat "$tmp/status.json"; }
 printf '%s\n' "$pw" | as "$member" "$fsmonctl" upload >"$tmp/upload.out" 2>&1; rc=$?
-[ $rc = 7 ] && grep -q "not configured" "$tmp/upload.out" && pass "fsmonctl upload as a member: exit 7, not configured" ||
+# It names the file this fsmond read (--config), not the default one.
+[ $rc = 7 ] && grep -q "not configured" "$tmp/upload.out" && grep -qF "[upload] in $tmp/fsmon.conf" "$tmp/upload.out" &&
+        ! grep -q /etc/fsmon "$tmp/upload.out" &&
+        pass "fsmonctl upload as a member: exit 7, not configured in $tmp/fsmon.conf" ||
         { fail "fsmonctl upload as a member: exit $rc"; cat "$tmp/upload.out"; }
 printf '%s\n' "$pw" | as "$nonmember" "$fsmonctl" upload >"$tmp/upload.out" 2>&1; rc=$?
 [ $rc = 4 ] && [ "$(wc -l <"$tmp/upload.out")" = 1 ] && pass "fsmonctl upload as a non-member: exit 4, one message" ||
