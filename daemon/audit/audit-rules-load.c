@@ -251,17 +251,24 @@ int audit_kernel_check_rules(void *userdata, const AuditRules *r, size_t *ret_fo
                 k = -ENOMEM;
                 goto finish;
         }
+        /* First a status request: it needs the same capability as the list
+         * and passes the kernel's refusal on (-EPERM). Without it, libaudit's
+         * rule conversion below asks the kernel itself and, refused, says
+         * only -EINVAL. */
+        fd = audit_kernel_open();
+        if (fd < 0) {
+                k = fd;
+                goto finish;
+        }
+        k = audit_kernel_status_fd(fd, &(AuditKernelStatus) {});
+        if (k < 0)
+                goto finish;
         for (size_t i = 0; i < r->n_rules; i++) {
                 k = rule_to_data(&r->rules[i], &expected[i]);
                 if (k < 0)
                         goto finish;
         }
 
-        fd = audit_kernel_open();
-        if (fd < 0) {
-                k = fd;
-                goto finish;
-        }
         k = audit_request_rules_list_data(fd);
         if (k <= 0) {
                 k = k < 0 ? k : -EIO;

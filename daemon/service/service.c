@@ -30,6 +30,7 @@
 typedef enum ServiceDegraded {
         SERVICE_DEGRADED_NONE,
         SERVICE_DEGRADED_RULES_MISSING,         /* not loaded, or not (all) in the kernel */
+        SERVICE_DEGRADED_RULES_UNKNOWN,         /* --no-load-rules, and the kernel's list cannot be read */
         SERVICE_DEGRADED_AUDIT_DISABLED,        /* loaded, but auditctl -e 0 */
         SERVICE_DEGRADED_AUDIT_LOCKED,          /* -e 2: the rules cannot change */
         SERVICE_DEGRADED_NO_EVENTS,             /* the netlink event source failed */
@@ -87,6 +88,7 @@ static char *strjoin3(const char *a, const char *b, const char *c) {
 
 static const char *const service_degraded_table[_SERVICE_DEGRADED_MAX] = {
         [SERVICE_DEGRADED_RULES_MISSING]  = "audit rules not loaded",
+        [SERVICE_DEGRADED_RULES_UNKNOWN]  = "audit rules cannot be checked",
         [SERVICE_DEGRADED_AUDIT_DISABLED] = "auditing is disabled in the kernel",
         [SERVICE_DEGRADED_AUDIT_LOCKED]   = "audit configuration is locked (-e 2); rules not loaded",
         [SERVICE_DEGRADED_NO_EVENTS]      = "audit events unavailable",
@@ -154,18 +156,29 @@ static int load_rules(Service *s, const Config *c) {
                 /* Loaded by another process in the host's namespace (the
                  * unit's ExecStartPre=+): only check that they are there. */
                 AuditRules *rules = NULL;
-                size_t found = 0;
+                size_t found = 0, wanted = 0;
 
                 r = audit_rules_build(c, &rules, &msg);
-                if (r >= 0)
+                if (r < 0)
+                        log_warning_errno(r, "Cannot render fsmon's audit rules to check them: %s",
+                                          msg ?: strerror(-r));
+                else {
+                        wanted = rules->n_rules;
                         r = audit_kernel_check_rules(NULL, rules, &found);
+                        /* Not knowing is not the same as knowing they are missing. */
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot read the kernel's audit rule list to check "
+                                                  "fsmon's rules: %m%s", r == -EPERM ? " (CAP_AUDIT_CONTROL missing?)" : "");
+                        else if (r == 0)
+                                log_warning("fsmon's audit rules are not all in the kernel: %zu of %zu found.",
+                                            found, wanted);
+                }
                 audit_rules_free(rules);
                 manager_set_rules_loaded(s->manager, r > 0);
-                if (r <= 0) {
-                        log_warning("fsmon's audit rules are not (all) in the kernel%s%s.",
-                                    msg ? ": " : "", msg ?: "");
+                if (r < 0 && wanted > 0)
+                        service_degrade(s, SERVICE_DEGRADED_RULES_UNKNOWN, NULL);
+                else if (r <= 0)
                         service_degrade(s, SERVICE_DEGRADED_RULES_MISSING, NULL);
-                }
                 return 0;
         }
         r = audit_rules_apply_full(c, NULL, &msg, &warning);
