@@ -5,15 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "core/audit-rules.h"
+#include "core/syscall-table.h"
 
 /* auditctl reads rule files in lines of at most this many bytes. */
 #define AUDITCTL_LINE_MAX 6144U
 #define RULE_PATH_MAX 1024U
 
-/* What the rules need for each recorded action. Names are auditctl's (those of
- * ausyscall) on x86_64: b64 pread64 is "pread", b32 keeps "pread64". */
+/* What the rules need for each recorded action: the call's name in 64-bit
+ * ABIs (b64) and in 32-bit ones (b32), NULL where that kind of ABI has no
+ * such call. For a machine, each name is looked up in libaudit's table of
+ * that ABI (syscall_resolve(): its spelling, "pread" for pread64 on x86_64,
+ * arm64, ppc and s390) and left out where the ABI lacks it (arm64 has no
+ * open, creat, dup2, fork). */
 #define NEED_ALWAYS UINT64_MAX
 #define OP(x) (UINT64_C(1) << (x))
 #define OFFSET_OPS (OP(ACTION_READ) | OP(ACTION_WRITE) | OP(ACTION_READV) | OP(ACTION_WRITEV) | OP(ACTION_LSEEK))
@@ -89,7 +95,19 @@ static const struct {
         { "getdents64",  "getdents64",  OP(ACTION_OPENDIR) },
 };
 
-static const char *const arches[] = { "b64", "b32" };
+/* The compat ABI of each 64-bit machine's kernel, for its b32 rules; a
+ * 32-bit machine has its own ABI only. A compat rule loads on a kernel
+ * built without compat too (the kernel does not check arch= values), it
+ * just never matches. */
+static const struct {
+        const char *b64, *b32;
+} compat_abis[] = {
+        { "x86_64",  "i386" },
+        { "aarch64", "arm" },
+        { "ppc64",   "ppc" },
+        { "ppc64le", NULL },    /* no 32-bit little-endian powerpc userland */
+        { "s390x",   "s390" },
+};
 
 AuditRules *audit_rules_free(AuditRules *r) {
         if (!r)
@@ -104,14 +122,26 @@ AuditRules *audit_rules_free(AuditRules *r) {
         return NULL;
 }
 
-static int rule_set_syscalls(AuditRule *rule, unsigned arch, uint64_t actions) {
+#define RULE_NR_MAX 1024
+
+static int rule_set_syscalls(AuditRule *rule, const SyscallAbi *abi, uint64_t actions) {
+        bool seen[RULE_NR_MAX] = {};
+
+        rule->arch = abi->bits32 ? "b32" : "b64";
         rule->syscalls = calloc(ELEMENTSOF(syscall_table), sizeof(char *));
         if (!rule->syscalls)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(syscall_table); i++) {
-                const char *name = arch == 0 ? syscall_table[i].b64 : syscall_table[i].b32;
-                if (name && (syscall_table[i].needed_by & actions))
-                        rule->syscalls[rule->n_syscalls++] = name;
+                const char *name = abi->bits32 ? syscall_table[i].b32 : syscall_table[i].b64, *spelling;
+                int nr;
+
+                if (!name || !(syscall_table[i].needed_by & actions))
+                        continue;
+                nr = syscall_resolve(abi, name, &spelling);
+                if (nr < 0 || nr >= RULE_NR_MAX || seen[nr])
+                        continue;
+                seen[nr] = true;
+                rule->syscalls[rule->n_syscalls++] = spelling;
         }
         return 0;
 }
@@ -209,9 +239,23 @@ static AuditRule *rules_add(AuditRules *r) {
         return &n[r->n_rules++];
 }
 
+const char *audit_rules_host_machine(void) {
+        static struct utsname u;
+
+        if (uname(&u) < 0)
+                return NULL;
+        return u.machine;
+}
+
 int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
+        return audit_rules_build_for(c, NULL, ret, ret_error);
+}
+
+int audit_rules_build_for(const Config *c, const char *machine, AuditRules **ret, char **ret_error) {
         _cleanup_(audit_rules_freep) AuditRules *r = NULL;
         const char *const never_exe[] = { c->fsmond, c->auditd };
+        const SyscallAbi *abi, *abis[2] = {};
+        size_t n_abis = 0;
         uint32_t lo = UINT32_MAX, hi = 0;
         AuditRule *rule;
         int k;
@@ -222,14 +266,32 @@ int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
         if (k < 0)
                 return k;
 
+        if (!machine)
+                machine = audit_rules_host_machine();
+        abi = syscall_abi_from_name(machine);
+        if (!abi) {
+                (void) fail(ret_error, "machine %s: libaudit has no syscall table for it (it has: %s)",
+                            machine ?: "(unknown)", AUDIT_RULES_MACHINES);
+                return -EAFNOSUPPORT;
+        }
+        abis[n_abis++] = abi;
+        for (size_t i = 0; i < ELEMENTSOF(compat_abis) && !abi->bits32; i++)
+                if (strcmp(compat_abis[i].b64, abi->name) == 0 && compat_abis[i].b32) {
+                        abis[n_abis] = syscall_abi_from_name(compat_abis[i].b32);
+                        if (abis[n_abis])
+                                n_abis++;
+                }
+
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
         r->backlog_limit = c->backlog_limit;
         r->backlog_wait_time = c->backlog_wait_time;
+        r->machine = abis[0]->name;
+        r->compat_machine = n_abis > 1 ? abis[1]->name : NULL;
 
         /* The first matching rule decides, so the exclusions come first. Both
-         * programs are native (b64); a daemon started by systemd has no login
+         * programs are native; a daemon started by systemd has no login
          * uid at all, so these only matter when one is started from a login
          * session. The exe= test is costly (it takes the task's exe file on
          * every syscall), so the login uids come first: only a process the
@@ -244,8 +306,7 @@ int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
                 if (!rule)
                         return -ENOMEM;
                 rule->never = true;
-                rule->arch = arches[0];
-                if (rule_set_syscalls(rule, 0, c->actions) < 0 ||
+                if (rule_set_syscalls(rule, abis[0], c->actions) < 0 ||
                     rule_add_auid_range(rule, lo, hi) < 0 ||
                     rule_add_field(rule, "exe=%s", never_exe[i]) < 0)
                         return -ENOMEM;
@@ -254,15 +315,14 @@ int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
         /* One rule per arch and login uid range, all syscalls grouped: the
          * kernel tests the syscall bitmap first, then the fields in order, and
          * stops at the first that does not match. */
-        for (unsigned a = 0; a < ELEMENTSOF(arches); a++)
+        for (size_t a = 0; a < n_abis; a++)
                 for (size_t i = 0; i < c->n_uid_ranges; i++) {
                         const UidRange *u = &c->uid_ranges[i];
 
                         rule = rules_add(r);
                         if (!rule)
                                 return -ENOMEM;
-                        rule->arch = arches[a];
-                        if (rule_set_syscalls(rule, a, c->actions) < 0 ||
+                        if (rule_set_syscalls(rule, abis[a], c->actions) < 0 ||
                             rule_add_auid_range(rule, u->first, u->last) < 0)
                                 return -ENOMEM;
                 }
@@ -309,6 +369,10 @@ int audit_rules_format(const AuditRules *r, char **ret_text) {
               "\n"
               "## Replace earlier fsmon rules, so a reload never meets \"rule exists\".\n", f);
         fprintf(f, "-D -k %s\n\n", AUDIT_RULES_KEY);
+        fprintf(f, "## For %s machines: %s is %s", r->machine, r->rules[0].arch, r->machine);
+        if (r->compat_machine)
+                fprintf(f, ", b32 is %s (compat)", r->compat_machine);
+        fputs(". Not for another machine's auditctl.\n\n", f);
         fputs("## Room for bursts; when full, audited processes wait instead of losing events.\n", f);
         fprintf(f, "-b %" PRIu32 "\n", r->backlog_limit);
         fprintf(f, "--backlog_wait_time %" PRIu32 "\n", r->backlog_wait_time);
@@ -340,10 +404,14 @@ int audit_rules_format(const AuditRules *r, char **ret_text) {
 }
 
 int audit_rules_render(const Config *c, char **ret_text, char **ret_error) {
+        return audit_rules_render_for(c, NULL, ret_text, ret_error);
+}
+
+int audit_rules_render_for(const Config *c, const char *machine, char **ret_text, char **ret_error) {
         _cleanup_(audit_rules_freep) AuditRules *r = NULL;
         int k;
 
-        k = audit_rules_build(c, &r, ret_error);
+        k = audit_rules_build_for(c, machine, &r, ret_error);
         if (k < 0)
                 return k;
         k = audit_rules_format(r, ret_text);

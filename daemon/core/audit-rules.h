@@ -30,20 +30,33 @@ typedef struct AuditRule {
 } AuditRule;
 
 typedef struct AuditRules {
+        const char *machine;            /* libaudit's name of the native ABI: "x86_64" */
+        const char *compat_machine;     /* the b32 ABI beside it ("i386"), or NULL */
         AuditRule *rules;               /* in load order: never rules first */
         size_t n_rules;
         uint32_t backlog_limit;
         uint32_t backlog_wait_time;
 } AuditRules;
 
+/* The machines rules can be rendered for: those of libaudit's tables (3.0.9
+ * has no riscv64). */
+#define AUDIT_RULES_MACHINES "x86_64, i386, aarch64, arm, ppc64, ppc64le, ppc, s390x, s390"
+
 /* Validates every value that ends up in a rule again (a Config may be built by
- * hand) and returns the rules; -EINVAL with a message naming the key. */
+ * hand) and returns the rules for machine (uname -m's name or libaudit's; NULL:
+ * this one): -EINVAL with a message naming the key, -EAFNOSUPPORT for a
+ * machine libaudit does not know. The syscall names are those libaudit has
+ * for the machine's ABIs, so the rules are for auditctl on that machine. */
+int audit_rules_build_for(const Config *c, const char *machine, AuditRules **ret, char **ret_error);
+/* For this machine (uname -m). */
 int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error);
+const char *audit_rules_host_machine(void);
 AuditRules *audit_rules_free(AuditRules *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AuditRules *, audit_rules_free);
 
 /* The rules file's text; checks the result line by line before returning it. */
 int audit_rules_format(const AuditRules *r, char **ret_text);
 
-/* audit_rules_build() + audit_rules_format(). */
+/* audit_rules_build*() + audit_rules_format(). */
+int audit_rules_render_for(const Config *c, const char *machine, char **ret_text, char **ret_error);
 int audit_rules_render(const Config *c, char **ret_text, char **ret_error);

@@ -25,7 +25,7 @@ typedef enum SyscallKind {
         SYSCALL_PREADV2,        /* preadv2(..., pos_l, pos_h, flags): pos -1 = current */
         SYSCALL_PWRITEV2,
         SYSCALL_LSEEK,          /* returns the new position */
-        SYSCALL_LLSEEK,         /* i386 _llseek: new position written to memory */
+        SYSCALL_LLSEEK,         /* 32-bit _llseek: new position written to memory */
         SYSCALL_DUP,
         SYSCALL_DUP2,
         SYSCALL_DUP3,
@@ -59,6 +59,42 @@ typedef enum SyscallKind {
 
 #define AUDIT_ARCH_X86_64_VALUE 0xc000003eU
 #define AUDIT_ARCH_I386_VALUE   0x40000003U
+
+/* How much of a 64-bit file position an audit record shows. Audit logs the
+ * first four arguments (a0..a3) only. */
+typedef enum SyscallPosition {
+        SYSCALL_POS_FULL,       /* 64-bit ABIs: the whole position in a3 */
+        SYSCALL_POS_LOW32,      /* a3 is the low half; the high half (a4) is not logged */
+        SYSCALL_POS_HIDDEN,     /* in a4/a5 (arm EABI and ppc32 pad to an even register
+                                 * pair), or a3 is the high half (s390): not visible */
+} SyscallPosition;
+
+/* What differs between the ABIs (architectures and their compat tables) for
+ * the calls the tracker follows; the call numbers themselves come from
+ * libaudit by name. */
+typedef struct SyscallAbi {
+        const char *name;               /* libaudit's machine name: "x86_64", "armeb"... */
+        int machine;                    /* libaudit's MACH_* */
+        bool bits32;                    /* 32-bit registers (a -1 position is 0xffffffff) */
+        unsigned clone_flags_arg;       /* 0, 1 on s390/s390x (CLONE_BACKWARDS2) */
+        SyscallPosition pread_pos;      /* pread64, pwrite64: position after count */
+        SyscallPosition preadv_pos;     /* preadv*, pwritev*: pos_l in a3, pos_h in a4 */
+        unsigned len64_lo, len64_hi;    /* 32-bit (f)truncate64: the length's halves
+                                         * (a1..a3; 0: 64-bit ABI, one register) */
+        bool old_mmap;                  /* "mmap" is old_mmap(struct *): i386, arm, s390* */
+} SyscallAbi;
+
+/* The ABI that arch= (an AUDIT_ARCH_* value) names, NULL for one libaudit
+ * does not know (riscv64 with Debian 12's libaudit 3.0.9, for instance). */
+const SyscallAbi *syscall_abi_from_arch(uint32_t arch);
+/* By libaudit's machine name ("aarch64", "arm", "ppc64le"...), NULL if none. */
+const SyscallAbi *syscall_abi_from_name(const char *name);
+/* The number of the call the kernel calls name in that ABI's table, and how
+ * auditctl spells it there (libaudit's name: "pread" for pread64 on x86_64;
+ * a number for a call libaudit lacks); -ENOENT when the ABI has no such call. */
+int syscall_resolve(const SyscallAbi *abi, const char *name, const char **ret_spelling);
+/* The kind of call nr in that ABI's table. */
+SyscallKind syscall_kind_from_abi(const SyscallAbi *abi, int nr);
 
 /* The kind of call number nr on the architecture arch= names (an AUDIT_ARCH_*
  * value); SYSCALL_OTHER for calls fsmon does not follow and for

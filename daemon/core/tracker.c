@@ -34,8 +34,6 @@
 #define X_S_IFMT       0170000U
 #define X_S_IFDIR      0040000U
 #define X_AT_REMOVEDIR 0x200
-#define X_AUDIT_ARCH_64BIT 0x80000000U
-#define X_AUDIT_ARCH_ARM   0x40000028U
 
 /* Highest descriptor number the tracker keeps a slot for. */
 #define FD_MAX (1 << 20)
@@ -134,6 +132,7 @@ struct Tracker {
 
         /* Per-event scratch. */
         const AuditEvent *ev;
+        const SyscallAbi *abi;          /* ev's ABI, while ev is handled */
         char comm[64];
         bool comm_decoded;
         char name_buf[4096 + 1];
@@ -956,8 +955,7 @@ static void handle_io(Tracker *t, Process *p, SyscallKind kind) {
         case SYSCALL_PWRITEV2:
                 is_write = kind == SYSCALL_PWRITEV2;
                 /* Position -1 means "use and move the file position". */
-                positional = !(ev->a[3] == UINT64_MAX ||
-                               (ev->arch == AUDIT_ARCH_I386_VALUE && ev->a[3] == UINT32_MAX));
+                positional = !(ev->a[3] == UINT64_MAX || (t->abi->bits32 && ev->a[3] == UINT32_MAX));
                 op = positional ? (is_write ? ACTION_PWRITEV : ACTION_PREADV)
                                 : (is_write ? ACTION_WRITEV : ACTION_READV);
                 break;
@@ -966,11 +964,21 @@ static void handle_io(Tracker *t, Process *p, SyscallKind kind) {
         }
 
         if (positional) {
-                /* x86_64 passes the whole position in a3; i386 splits it and
-                 * audit logs only the low half (a4 is not recorded). */
-                pos = ev->arch == AUDIT_ARCH_I386_VALUE ? (int64_t) (uint32_t) ev->a[3] : (int64_t) ev->a[3];
-                if (pos < 0)
-                        return;
+                /* 64-bit ABIs pass the whole position in a3. 32-bit ones split
+                 * it, and audit logs a0..a3 only: i386 and the preadv family
+                 * show the low half in a3 (taken as the position, right below
+                 * 4 GiB); arm EABI, ppc32 and s390 put pread64's position out of
+                 * sight, so it is not known (null in the record). */
+                SyscallPosition vis = kind == SYSCALL_PREAD || kind == SYSCALL_PWRITE ?
+                                      t->abi->pread_pos : t->abi->preadv_pos;
+
+                if (vis == SYSCALL_POS_HIDDEN)
+                        pos = OFFSET_UNKNOWN;
+                else {
+                        pos = vis == SYSCALL_POS_LOW32 ? (int64_t) (uint32_t) ev->a[3] : (int64_t) ev->a[3];
+                        if (pos < 0)
+                                return;
+                }
         }
 
         transfer(t, fd, fd_lookup(t, p, fd), op, is_write, !positional, positional ? pos : OFFSET_UNKNOWN,
@@ -1282,17 +1290,21 @@ static void handle_name_op(Tracker *t, Process *p, ActionOp op, int dirfd) {
 }
 
 /* The length argument of (f)truncate: a long, or for the 32-bit *64 calls a
- * 64-bit value in two registers (i386: a1, a2; ARM EABI aligns it to a2, a3). */
-static int64_t truncate_length(const AuditEvent *ev, SyscallKind kind) {
-        if (ev->arch & X_AUDIT_ARCH_64BIT)
+ * 64-bit value in two registers, where the ABI puts them (i386: a1, a2; arm
+ * EABI and ppc32 align it to a2, a3; s390 and ppc32 pass the high half
+ * first): syscall-table's SyscallAbi. */
+static int64_t truncate_length(const Tracker *t, SyscallKind kind) {
+        const AuditEvent *ev = t->ev;
+        const SyscallAbi *abi = t->abi;
+
+        if (!abi->bits32)
                 return (int64_t) ev->a[1];
         if (kind != SYSCALL_TRUNCATE64 && kind != SYSCALL_FTRUNCATE64)
                 return (int64_t) (int32_t) ev->a[1];
-        if (ev->arch == AUDIT_ARCH_I386_VALUE)
-                return (int64_t) ((uint64_t) (uint32_t) ev->a[1] | (uint64_t) (uint32_t) ev->a[2] << 32);
-        if (ev->arch == X_AUDIT_ARCH_ARM)
-                return (int64_t) ((uint64_t) (uint32_t) ev->a[2] | (uint64_t) (uint32_t) ev->a[3] << 32);
-        return OFFSET_UNKNOWN;
+        if (abi->len64_lo == 0)
+                return OFFSET_UNKNOWN;
+        return (int64_t) ((uint64_t) (uint32_t) ev->a[abi->len64_lo] |
+                          (uint64_t) (uint32_t) ev->a[abi->len64_hi] << 32);
 }
 
 static void emit_truncate(Tracker *t, int fd, const char *path, size_t len, int64_t size) {
@@ -1308,7 +1320,7 @@ static void emit_truncate(Tracker *t, int fd, const char *path, size_t len, int6
 
 static void handle_ftruncate(Tracker *t, Process *p, SyscallKind kind) {
         int fd = (int) (int32_t) t->ev->a[0];
-        int64_t size = truncate_length(t->ev, kind);
+        int64_t size = truncate_length(t, kind);
         OpenFile *f = fd_lookup(t, p, fd);
 
         if (!f || f->not_file)
@@ -1321,7 +1333,7 @@ static void handle_ftruncate(Tracker *t, Process *p, SyscallKind kind) {
 
 static void handle_truncate(Tracker *t, Process *p, SyscallKind kind) {
         const AuditPathRecord *target = event_target_path(t->ev);
-        int64_t size = truncate_length(t->ev, kind);
+        int64_t size = truncate_length(t, kind);
         _cleanup_free_ char *path = NULL;
         size_t len = 0;
 
@@ -1363,12 +1375,21 @@ static void handle_exit(Tracker *t, Process *p) {
 }
 
 void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
+        const SyscallAbi *abi;
         SyscallKind kind;
         Process *p;
 
         if (!ev->has_syscall || ev->malformed)
                 return;
-        kind = syscall_kind_from_arch(ev->arch, ev->syscall);
+        abi = syscall_abi_from_arch(ev->arch);
+        if (!abi) {
+                /* Not silently: the caller reports these (fsmonctl decode on
+                 * stderr, fsmond in its log). */
+                if (t->stats.unknown_arch_events++ == 0)
+                        t->stats.unknown_arch = ev->arch;
+                return;
+        }
+        kind = syscall_kind_from_abi(abi, ev->syscall);
         if (kind == SYSCALL_OTHER)
                 return;
         /* A failed call changed nothing (exit_group has no result). */
@@ -1378,6 +1399,7 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
                 return;
 
         t->ev = ev;
+        t->abi = abi;
         t->comm_decoded = false;
         t->node = node_intern(t, ev->node);
         t->stats.events++;
@@ -1441,10 +1463,14 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
                 if (ev->exit > 0 && ev->exit <= INT32_MAX)
                         handle_fork(t, p, (uint32_t) ev->exit, false);
                 break;
-        case SYSCALL_CLONE:
-                if (ev->exit > 0 && ev->exit <= INT32_MAX && !(ev->a[0] & X_CLONE_THREAD))
-                        handle_fork(t, p, (uint32_t) ev->exit, ev->a[0] & X_CLONE_FILES);
+        case SYSCALL_CLONE: {
+                /* a0 everywhere but on s390 (clone(newsp, flags, ...)). */
+                uint64_t flags = ev->a[t->abi->clone_flags_arg];
+
+                if (ev->exit > 0 && ev->exit <= INT32_MAX && !(flags & X_CLONE_THREAD))
+                        handle_fork(t, p, (uint32_t) ev->exit, flags & X_CLONE_FILES);
                 break;
+        }
         case SYSCALL_CLONE3:
                 if (ev->exit > 0 && ev->exit <= INT32_MAX)
                         handle_clone3(t, p, (uint32_t) ev->exit);
@@ -1509,6 +1535,7 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
 
 finish:
         t->ev = NULL;
+        t->abi = NULL;
 }
 
 void tracker_get_stats(const Tracker *t, TrackerStats *ret) {

@@ -56,6 +56,8 @@ typedef struct TrackerStats {
         uint64_t evicted;               /* processes dropped by the LRU cap */
         uint64_t processes;             /* tracked now */
         uint64_t open_files;            /* open file descriptions now */
+        uint64_t unknown_arch_events;   /* syscall events of an arch= libaudit does not know */
+        uint32_t unknown_arch;          /* the first such arch= value */
 } TrackerStats;
 
 int tracker_new(const TrackerOptions *o, TrackerEmit emit, void *userdata, Tracker **ret);

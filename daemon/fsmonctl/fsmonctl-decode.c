@@ -120,6 +120,7 @@ int verb_decode(int argc, char *argv[]) {
         const char *key_file = NULL, *audit_key = NULL;
         bool plain = false, ids = true, failed = false;
         AuditDecoderStats st;
+        TrackerStats ts;
         LedgerOptions lo = {};
         int c, r;
 
@@ -235,6 +236,11 @@ int verb_decode(int argc, char *argv[]) {
                 log_warning("%" PRIu64 " malformed line(s) of %" PRIu64 " and %" PRIu64
                             " malformed event(s) of %" PRIu64 " skipped.",
                             st.malformed_lines, st.lines, st.malformed_events, st.events);
+        tracker_get_stats(ledger_get_tracker(ledger), &ts);
+        if (ts.unknown_arch_events > 0)
+                log_warning("%" PRIu64 " syscall event(s) of an architecture libaudit has no table for "
+                            "(first arch=%" PRIx32 ") not decoded; libaudit knows %s.",
+                            ts.unknown_arch_events, ts.unknown_arch, AUDIT_RULES_MACHINES);
 
         return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -17,12 +17,14 @@
 #define FSMONCTL_EXIT_RULES_LOCKED 3
 
 static void help(void) {
-        printf("Usage: fsmonctl rules [--config FILE] [--load | --check | --unload]\n\n"
-               "Prints the audit rules that the config renders: what fsmond writes to\n"
-               "its rules file (/etc/audit/rules.d/70-fsmon.rules) and loads with\n"
-               "augenrules. Needs no daemon and no root.\n\n"
+        printf("Usage: fsmonctl rules [--config FILE] [--arch MACHINE | --load | --check | --unload]\n\n"
+               "Prints the audit rules that the config renders for this machine: what\n"
+               "fsmond writes to its rules file (/etc/audit/rules.d/70-fsmon.rules) and\n"
+               "loads with augenrules. Needs no daemon and no root.\n\n"
                "  -c, --config FILE  config file (default " CONFIG_DEFAULT_PATH "),\n"
                "                     with its drop-ins in FILE.d/*.conf\n"
+               "  -a, --arch MACHINE render them for another machine (uname -m's name:\n"
+               "                     " AUDIT_RULES_MACHINES ")\n"
                "      --load         instead, write the rules file, run augenrules --load\n"
                "                     and check the kernel's rule list (root); exit status\n"
                "                     3 when the audit config is locked (-e 2)\n"
@@ -40,6 +42,7 @@ static void help(void) {
 int verb_rules(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
+                { "arch",   required_argument, NULL, 'a' },
                 { "load",   no_argument,       NULL, 'l' },
                 { "check",  no_argument,       NULL, 'k' },
                 { "unload", no_argument,       NULL, 'u' },
@@ -48,14 +51,17 @@ int verb_rules(int argc, char *argv[]) {
         };
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *text = NULL, *error = NULL;
-        const char *path = CONFIG_DEFAULT_PATH;
+        const char *path = CONFIG_DEFAULT_PATH, *machine = NULL;
         bool load = false, check = false, unload = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":a:c:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         path = optarg;
+                        break;
+                case 'a':
+                        machine = optarg;
                         break;
                 case 'l':
                         load = true;
@@ -75,6 +81,11 @@ int verb_rules(int argc, char *argv[]) {
                 }
         if (load + check + unload > 1) {
                 log_error("--load, --check and --unload exclude each other; see 'fsmonctl rules --help'.");
+                return FSMONCTL_EXIT_USAGE;
+        }
+        if (machine && (load || check || unload)) {
+                /* The kernel here is this machine's. */
+                log_error("--arch renders only; --load, --check and --unload are for this machine's rules.");
                 return FSMONCTL_EXIT_USAGE;
         }
         if (optind < argc) {
@@ -110,7 +121,7 @@ int verb_rules(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
 
-        r = audit_rules_render(config, &text, &error);
+        r = audit_rules_render_for(config, machine, &text, &error);
         if (r < 0) {
                 if (error)
                         log_error("Cannot render audit rules: %s", error);

@@ -17,6 +17,7 @@
 #include "store/checkpoint.h"
 #include "core/action-text.h"
 #include "store/tracker-state.h"
+#include "core/audit-rules.h"
 #include "core/ledger.h"
 #include "shared/fileio.h"
 #include "shared/log.h"
@@ -81,6 +82,7 @@ struct Capture {
         unsigned max_msec;
         uint64_t cp_written_serial;
         unsigned ticks;
+        bool unknown_arch_logged;
 
         /* The tracker's state saved with the checkpoint, and loaded at start:
          * the read-back then begins after its serial, and what it replays up
@@ -516,6 +518,14 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         tracker_get_stats(ledger_get_tracker(c->ledger), &ts);
         c->stats.nonfile_io = ts.nonfile_io;
         c->stats.processes = ts.processes;
+        if (ts.unknown_arch_events > 0 && !c->unknown_arch_logged) {
+                /* Once: a machine that runs such a binary runs it all day. */
+                c->unknown_arch_logged = true;
+                log_warning("Capture: %" PRIu64 " syscall event(s) of arch=%" PRIx32 ", which libaudit has no "
+                            "table for, not decoded (of %" PRIu64 " events so far); libaudit knows %s.",
+                            ts.unknown_arch_events, ts.unknown_arch, ledger_get_decoder_stats(c->ledger).events,
+                            AUDIT_RULES_MACHINES);
+        }
 
         if (++c->ticks % 10 == 0) {
                 AuditDecoderStats ds = ledger_get_decoder_stats(c->ledger);

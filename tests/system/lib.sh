@@ -107,3 +107,27 @@ ct_stop() {
         CT_NSPAWN= CT_LEADER=
         return $rc
 }
+
+# binfmt_enable DEBARCH: lets this machine run DEBARCH's binaries (a foreign
+# debootstrap's second stage, systemd-nspawn into that tree) through
+# qemu-user-static. Mounts binfmt_misc and registers qemu's handler from its
+# binfmt.d file when neither is there yet (no systemd-binfmt on the host);
+# a handler already registered is left as it is. Fails when qemu-user-static
+# is missing.
+binfmt_enable() {
+        local q conf
+        case "$1" in
+        arm64) q=aarch64 ;;
+        armhf|armel) q=arm ;;
+        ppc64el) q=ppc64le ;;
+        *) q=$1 ;;
+        esac
+        conf=/usr/lib/binfmt.d/qemu-$q.conf
+        [ -r "$conf" ] || { echo "binfmt: $conf missing (package qemu-user-static)" >&2; return 1; }
+        [ -e /proc/sys/fs/binfmt_misc/register ] ||
+                mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+                { echo "binfmt: cannot mount binfmt_misc" >&2; return 1; }
+        [ -e "/proc/sys/fs/binfmt_misc/qemu-$q" ] && return 0
+        grep -v '^#' "$conf" >/proc/sys/fs/binfmt_misc/register ||
+                { echo "binfmt: cannot register qemu-$q" >&2; return 1; }
+}

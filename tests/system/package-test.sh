@@ -7,11 +7,11 @@
 #   - the .deb depends on auditd, polkitd and dbus, its maintainer scripts
 #     create the group and the state directory and enable and start the
 #     service, everything under /etc is a conffile,
-#   - the audit rules are shipped as package data (/usr/share/fsmon), not as
-#     a conffile or %config: fsmond rewrites /etc/audit/rules.d/70-fsmon.rules
-#     from the config; postinst and %post copy the default there only when it
-#     does not exist, postrm and %postun remove it, and the rpm knows the path
-#     (%ghost),
+#   - the audit rules are not shipped (they are for the machine's kernel, not
+#     the package's architecture), neither as a conffile nor as %config:
+#     fsmond rewrites /etc/audit/rules.d/70-fsmon.rules from the config;
+#     postinst and %post render them there with fsmonctl only when it does not
+#     exist, postrm and %postun remove it, and the rpm knows the path (%ghost),
 #   - the .deb and the .rpm ship the same files (dpkg -c vs rpm -qlp) and the
 #     same config files, and carry meson's version.
 set -uo pipefail
@@ -57,14 +57,14 @@ grep -q "deb-systemd-invoke stop 'fsmon.service'" "$tmp/control/prerm" && ok "pr
 grep -q '70-fsmon.rules' "$tmp/control/postrm" && grep -q 'augenrules --load' "$tmp/control/postrm" \
         && ok "postrm removes and reloads the rules" || fail "postrm: rules not removed/reloaded"
 grep -q 'rm -rf "$DPKG_ROOT/var/lib/fsmon"' "$tmp/control/postrm" && ok "postrm purges /var/lib/fsmon" || fail "postrm: no purge"
-# The copy is guarded (never over an existing file) and before the service
-# starts (#DEBHELPER#), so auditd has fsmon's rules from the next boot on.
-copy=$(grep -n 'install -m 0640 "$DPKG_ROOT/usr/share/fsmon/70-fsmon.rules" "$rules"' "$tmp/control/postinst" | cut -d: -f1)
+# The rendering is guarded (never over an existing file) and before the
+# service starts (#DEBHELPER#), so auditd has fsmon's rules from the next boot on.
+copy=$(grep -n 'fsmonctl rules --config /etc/fsmon/fsmon.conf >"$rules.dpkg-new"' "$tmp/control/postinst" | cut -d: -f1)
 guard=$(grep -n 'if \[ ! -e "$rules" \]' "$tmp/control/postinst" | cut -d: -f1)
 start=$(grep -n "deb-systemd-invoke \$_dh_action 'fsmon.service'" "$tmp/control/postinst" | head -n1 | cut -d: -f1)
 [ -n "$copy" ] && [ -n "$guard" ] && [ -n "$start" ] && [ "$guard" -lt "$copy" ] && [ "$copy" -lt "$start" ] \
-        && ok "postinst copies the default rules only when absent, before the start" \
-        || fail "postinst: no guarded copy of the default rules before the start (guard ${guard:-?}, copy ${copy:-?}, start ${start:-?})"
+        && ok "postinst renders the rules only when absent, before the start" \
+        || fail "postinst: no guarded rendering of the rules before the start (guard ${guard:-?}, render ${copy:-?}, start ${start:-?})"
 
 # Files: regular files and symlinks, without the distribution's docs.
 dpkg-deb --fsys-tarfile "$deb" | tar -tvf - | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./|/|' |
@@ -77,16 +77,11 @@ deb_etc=$(grep '^/etc/' "$tmp/deb.files")
 deb_conf=$(sort "$tmp/control/conffiles" 2>/dev/null)
 [ "$deb_etc" = "$deb_conf" ] && ok "deb: every file under /etc is a conffile" \
         || fail "deb: /etc files [$deb_etc] vs conffiles [$deb_conf]"
-rules_etc=/etc/audit/rules.d/70-fsmon.rules rules_data=/usr/share/fsmon/70-fsmon.rules
+rules_etc=/etc/audit/rules.d/70-fsmon.rules
 grep -qx "$rules_etc" "$tmp/deb.files" "$tmp/control/conffiles" 2>/dev/null \
         && fail "deb ships $rules_etc (a conffile: dpkg would ask on upgrades)" || ok "deb: $rules_etc is not shipped, not a conffile"
-if grep -qx "$rules_data" "$tmp/deb.files"; then
-        dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ".$rules_data" >"$tmp/rules.deb"
-        cmp -s "$tmp/rules.deb" "$FSMON_SRC/rules.d/70-fsmon.rules" \
-                && ok "deb: ships the default rules as $rules_data" || fail "deb: $rules_data differs from rules.d/70-fsmon.rules"
-else
-        fail "deb: $rules_data not shipped"
-fi
+grep -q '70-fsmon.rules' "$tmp/deb.files" && fail "deb ships a rendering of the rules: $(grep 70-fsmon.rules "$tmp/deb.files")" \
+        || ok "deb: ships no rendering of the rules (the machine's postinst renders them)"
 
 log "rpmbuild -bb --nodeps"
 t0=$(date +%s)
@@ -121,8 +116,8 @@ if rpmbuild -bb --nodeps --load "$here/rpm-macros" --define "_topdir $tmp/rpm" \
         scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
         grep -q 'systemctl --no-reload preset fsmon.service' <<<"$scripts" && ok "rpm %post: systemd_post" || fail "rpm: no %systemd_post"
         grep -q 'systemctl try-restart fsmon.service' <<<"$scripts" && ok "rpm %postun: with restart" || fail "rpm: no %systemd_postun_with_restart"
-        grep -q "install -m 0640 $rules_data $rules_etc" <<<"$scripts" && grep -q "if \[ ! -e $rules_etc \]" <<<"$scripts" \
-                && ok "rpm %post copies the default rules only when absent" || fail "rpm %post: no guarded copy of the default rules"
+        grep -q "/usr/bin/fsmonctl rules --config /etc/fsmon/fsmon.conf >$rules_etc" <<<"$scripts" && grep -q "if \[ ! -e $rules_etc \]" <<<"$scripts" \
+                && ok "rpm %post renders the rules only when absent" || fail "rpm %post: no guarded rendering of the rules"
         grep -q "rm -f $rules_etc" <<<"$scripts" && ok "rpm %postun removes the rules" || fail "rpm %postun: rules not removed"
         for r in audit dbus polkit; do
                 rpm -qp --requires "$rpm" 2>/dev/null | grep -qx "$r" || fail "rpm does not require $r"
