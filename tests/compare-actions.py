@@ -66,6 +66,8 @@ def load(name, what):
 
 
 def under(path, workdir):
+    if workdir == "/":      # every absolute path (logs of other machines)
+        return isinstance(path, str) and path.startswith("/")
     return isinstance(path, str) and (path == workdir or path.startswith(workdir + "/"))
 
 

@@ -300,6 +300,63 @@ static void test_tracker_truncate64(void **state) {
         tracker_free(t);
 }
 
+/* The same calls on every ABI: the same actions. Numbers from the kernel's
+ * tables: openat, read, write, lseek, close, clone, execve, exit_group. */
+static void test_tracker_same_actions(void **state) {
+        static const struct {
+                uint32_t arch;
+                int openat, read, write, lseek, close, clone, execve, exit_group;
+                bool s390;
+        } abis[] = {
+                { ARCH_X86_64,  257,  0,  1,  8,  3,  56,  59, 231, false },
+                { ARCH_I386,    295,  3,  4, 19,  6, 120,  11, 252, false },
+                { ARCH_AARCH64,  56, 63, 64, 62, 57, 220, 221,  94, false },
+                { ARCH_ARM,     322,  3,  4, 19,  6, 120,  11, 248, false },
+                { ARCH_PPC64,   286,  3,  4, 19,  6, 120,  11, 234, false },
+                { ARCH_PPC64LE, 286,  3,  4, 19,  6, 120,  11, 234, false },
+                { ARCH_PPC,     286,  3,  4, 19,  6, 120,  11, 234, false },
+                { ARCH_S390X,   288,  3,  4, 19,  6, 120,  11, 248, true },
+                { ARCH_S390,    288,  3,  4, 19,  6, 120,  11, 248, true },
+        };
+        static const ActionOp ops[] = { ACTION_OPEN, ACTION_WRITE, ACTION_LSEEK, ACTION_READ, ACTION_CLOSE,
+                                        ACTION_FORK, ACTION_EXEC, ACTION_EXIT };
+        static const int64_t offsets[] = { OFFSET_UNKNOWN, 0, 10, 10, OFFSET_UNKNOWN };
+
+        for (size_t i = 0; i < sizeof(abis) / sizeof(abis[0]); i++) {
+                Tracker *t = tracker();
+                uint32_t arch = abis[i].arch;
+
+                open_at(t, arch, 10, abis[i].openat, 3);
+                sc(t, arch, 10, abis[i].write, 100, 3, 0, 100, 0);
+                sc(t, arch, 10, abis[i].lseek, 10, 3, 10, 0, 0);
+                sc(t, arch, 10, abis[i].read, 20, 3, 0, 20, 0);
+                sc(t, arch, 10, abis[i].close, 0, 3, 0, 0, 0);
+                if (abis[i].s390)
+                        sc(t, arch, 10, abis[i].clone, 11, 0, SIGCHLD, 0, 0);
+                else
+                        sc(t, arch, 10, abis[i].clone, 11, SIGCHLD, 0, 0, 0);
+                sc(t, arch, 11, abis[i].execve, 0, 0, 0, 0, 0);
+                {
+                        AuditEvent ev = {
+                                .sec = 1700000000, .serial = ++serial, .has_syscall = true, .arch = arch,
+                                .syscall = abis[i].exit_group, .pid = 11, .ppid = 10, .auid = 1000, .uid = 1000,
+                                .a = { 0 },
+                        };
+                        tracker_handle_event(t, &ev);
+                }
+                if (n_recs != sizeof(ops) / sizeof(ops[0]))
+                        fail_msg("arch %08x: %zu actions", arch, n_recs);
+                for (size_t k = 0; k < n_recs; k++) {
+                        if (recs[k].op != ops[k])
+                                fail_msg("arch %08x: action %zu is %d, expected %d", arch, k, recs[k].op, ops[k]);
+                        if (k < 5 && recs[k].offset != offsets[k])
+                                fail_msg("arch %08x: action %zu offset %lld", arch, k, (long long) recs[k].offset);
+                }
+                assert_int_equal(recs[5].child, 11);
+                tracker_free(t);
+        }
+}
+
 static void test_tracker_unknown_arch(void **state) {
         Tracker *t = tracker();
         TrackerStats st;
@@ -324,6 +381,7 @@ int main(void) {
                 cmocka_unit_test(test_tracker_32bit_positions),
                 cmocka_unit_test(test_tracker_preadv2_arm),
                 cmocka_unit_test(test_tracker_truncate64),
+                cmocka_unit_test(test_tracker_same_actions),
                 cmocka_unit_test(test_tracker_unknown_arch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
