@@ -25,6 +25,11 @@ packages=(
         linux-perf
         # tests/system: packages, systemd-nspawn and qemu (README "Packages and system test")
         systemd systemd-container debootstrap qemu-system-x86 qemu-utils
+        # tests/system on arm64 (vm-arm64): the VM, and arm64 binaries run here
+        # for debootstrap's second stage and the tree's setup. The cross
+        # compiler is not installed here (it conflicts with gcc-multilib):
+        # tests/system/mkcross.sh makes a build root with it.
+        qemu-system-arm qemu-user-static
         dpkg-dev debhelper lintian rpm
         # tests/test-man-pages.sh: the man pages render without warnings
         groff-base man-db

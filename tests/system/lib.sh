@@ -26,16 +26,32 @@ project_version() {
         sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$FSMON_SRC/meson.build" | head -n1
 }
 
-# build_deb OUTDIR: builds fsmon_*.deb from a copy of the tree; prints its path.
+# build_deb OUTDIR [DEBARCH]: builds fsmon_*.deb from a copy of the tree;
+# prints its path. For a foreign DEBARCH, cross-built with
+# dpkg-buildpackage -aDEBARCH in the cached build root of mkcross.sh
+# (Debian's crossbuild-essential-DEBARCH and the :DEBARCH -dev packages;
+# not on the host, where they would replace native build dependencies).
 build_deb() {
-        local out=$1 work
+        local out=$1 arch=${2:-} work broot
         work=$(mktemp -d "$out/debbuild.XXXXXX")
         copy_source "$work/fsmon"
-        (cd "$work/fsmon" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS-nocheck}" \
-                dpkg-buildpackage -us -uc -b) >"$out/dpkg-buildpackage.log" 2>&1 || {
-                tail -n 40 "$out/dpkg-buildpackage.log" >&2
-                return 1
-        }
+        if [ -n "$arch" ] && [ "$arch" != "$(dpkg --print-architecture)" ]; then
+                broot=$("$(dirname "${BASH_SOURCE[0]}")/mkcross.sh" "$arch") || return 1
+                systemd-nspawn --register=no --keep-unit --quiet --private-network -D "$broot" \
+                        --bind="$work:/build" --chdir=/build/fsmon \
+                        /usr/bin/env DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS-nocheck}" \
+                        dpkg-buildpackage -us -uc -b -a"$arch" -Pcross,nocheck \
+                        >"$out/dpkg-buildpackage.log" 2>&1 </dev/null || {
+                        tail -n 40 "$out/dpkg-buildpackage.log" >&2
+                        return 1
+                }
+        else
+                (cd "$work/fsmon" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS-nocheck}" \
+                        dpkg-buildpackage -us -uc -b) >"$out/dpkg-buildpackage.log" 2>&1 || {
+                        tail -n 40 "$out/dpkg-buildpackage.log" >&2
+                        return 1
+                }
+        fi
         mv "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out"/
         rm -rf "$work"
         ls "$out"/fsmon_*.deb

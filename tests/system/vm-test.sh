@@ -3,7 +3,7 @@
 #
 # The full path with the kernel's audit, in a qemu VM (TCG unless
 # FSMON_VM_ACCEL=kvm): the cached Debian 12 root (mkroot.sh) with
-# linux-image-cloud-amd64, fsmon_*.deb installed into it, a test user, an
+# linux-image-cloud-ARCH, fsmon_*.deb installed into it, a test user, an
 # upload account and sshd, written to an ext4 image (mkfs.ext4 -d, no loop
 # mounts) and booted with the kernel and initrd of the tree; serial console
 # to a file. vm-inner.sh runs inside once the system is up and checks that
@@ -11,16 +11,29 @@
 #   - a workload run by a logged-in user (ssh) ends up in the spool as the
 #     expected actions (offsets and sizes of what dd did), pseudonymised,
 #   - "fsmonctl upload" sends them to the sshd in the VM.
+# ARCH is the host's, or FSMON_VM_ARCH (arm64: a .deb cross-built with
+# dpkg-buildpackage -aarm64, an arm64 root debootstrapped with
+# qemu-user-static's help, qemu-system-aarch64 -M virt, TCG).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-for t in qemu-system-x86_64 mkfs.ext4 systemd-nspawn debootstrap dpkg-buildpackage; do
+arch=${FSMON_VM_ARCH:-$(dpkg --print-architecture)}
+case "$arch" in
+amd64) qemu=qemu-system-x86_64 console=ttyS0 ;;
+arm64) qemu=qemu-system-aarch64 console=ttyAMA0 ;;
+*) echo "SKIP: no VM test for $arch"; exit 77 ;;
+esac
+for t in $qemu mkfs.ext4 systemd-nspawn debootstrap dpkg-buildpackage; do
         command -v $t >/dev/null || { echo "SKIP: $t missing (tools/deps.sh installs it)"; exit 77; }
 done
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+        binfmt_enable "$arch" || { echo "SKIP: cannot run $arch binaries here (qemu-user-static, binfmt_misc)"; exit 77; }
+fi
 accel=${FSMON_VM_ACCEL:-tcg}
-vm_timeout=${FSMON_VM_TIMEOUT:-600}
+# TCG emulating arm64 on x86_64 is several times slower than x86_64 on x86_64.
+[ "$arch" = amd64 ] && vm_timeout=${FSMON_VM_TIMEOUT:-600} || vm_timeout=${FSMON_VM_TIMEOUT:-1800}
 
 tmp=$(mktemp -d /var/tmp/fsmon-vm-test.XXXXXX)
 tree=$tmp/root
@@ -35,12 +48,12 @@ T0=$(date +%s)
 phase() { log "$* (+$(($(date +%s) - T0)) s)"; }
 
 phase "root (debootstrap once, cached)"
-root=$("$here/mkroot.sh") || { rc=$?; echo "FAIL: mkroot.sh"; exit $rc; }
+root=$("$here/mkroot.sh" "$arch") || { rc=$?; echo "FAIL: mkroot.sh"; exit $rc; }
 kernel=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -n1)
 initrd=$(ls "$root"/boot/initrd.img-* | sort -V | tail -n1)
 [ -r "$kernel" ] && [ -r "$initrd" ] || { echo "FAIL: no kernel/initrd in $root/boot"; exit 1; }
-phase "build the .deb"
-deb=$(build_deb "$tmp") || { echo "FAIL: dpkg-buildpackage"; exit 1; }
+phase "build the .deb ($arch)"
+deb=$(build_deb "$tmp" "$arch") || { echo "FAIL: dpkg-buildpackage"; exit 1; }
 
 phase "prepare the VM tree"
 mkdir -p "$tree" "$tmp/upper" "$tmp/work"
@@ -90,7 +103,7 @@ if ! systemd-nspawn --register=no --keep-unit --quiet --private-network -D "$tre
         printf "[Service]\nExecStart=\nExecStart=/usr/sbin/fsmond --no-load-rules --debug\n" \
                 >/etc/systemd/system/fsmon.service.d/50-debug.conf
         systemctl enable fsmon-vmtest.service
-        systemctl mask serial-getty@ttyS0.service getty@tty1.service
+        systemctl mask serial-getty@ttyS0.service serial-getty@ttyAMA0.service getty@tty1.service
         systemctl is-enabled fsmon.service auditd.service ssh.service
         echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >/etc/fstab
         ' >"$tmp/setup.log" 2>&1; then
@@ -107,10 +120,18 @@ case "$accel" in
 kvm) cpu=host ;;
 *) cpu=max ;;
 esac
+case "$arch" in
+amd64) machine="q35,accel=$accel" ;;
+# virt: a device tree from qemu, virtio-mmio disk, PL011 serial (ttyAMA0);
+# the kernel boots directly (its EFI stub is not needed), no firmware.
+# cortex-a57 rather than max under TCG: no pointer authentication or SVE
+# to emulate on every instruction.
+arm64) machine="virt,accel=$accel"; [ "$accel" = tcg ] && cpu=cortex-a57 ;;
+esac
 serial=$tmp/serial.log
-qemu-system-x86_64 -machine "q35,accel=$accel" -cpu "$cpu" -m 1536 -smp 2 \
+$qemu -machine "$machine" -cpu "$cpu" -m 1536 -smp 2 \
         -kernel "$kernel" -initrd "$initrd" \
-        -append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4" \
+        -append "root=/dev/vda rw console=$console panic=-1 loglevel=4" \
         -drive "file=$tmp/disk.raw,if=virtio,format=raw" \
         -display none -monitor none -serial "file:$serial" -nic none -no-reboot &
 qemu_pid=$!

@@ -19,8 +19,10 @@
  *
  * Calls on WORKDIR files go through syscall() so that the audited syscall is
  * the one named here, on both x86_64 and i386 (libc would pick openat for
- * open, fcntl64 on i386, and so on). Expectations are collected in a shared
- * anonymous mapping (children append to it without any syscall) and written
+ * open, fcntl64 on i386, and so on). arm64 (asm-generic) has no open, creat,
+ * dup2, mkdir, rename, unlink, rmdir: there the sys_*() macros make them
+ * openat, dup3, mkdirat, renameat and unlinkat, which give the same actions.
+ * Expectations are collected in a shared anonymous mapping (children append to it without any syscall) and written
  * at the very end, to a file outside WORKDIR.
  *
  * Processes: main; a fork child; a vfork child; a clone child without
@@ -57,6 +59,28 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef SYS_open
+#  define sys_open(path, ...) syscall(SYS_open, path, __VA_ARGS__)
+#  define sys_creat(path, mode) syscall(SYS_creat, path, mode)
+#  define sys_dup2(old, new) syscall(SYS_dup2, old, new)
+#else
+#  define sys_open(path, ...) syscall(SYS_openat, AT_FDCWD, path, __VA_ARGS__)
+#  define sys_creat(path, mode) syscall(SYS_openat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode)
+/* Never called with old == new here (dup3 refuses that, dup2 does nothing). */
+#  define sys_dup2(old, new) syscall(SYS_dup3, old, new, 0)
+#endif
+#ifdef SYS_rename
+#  define sys_mkdir(path, mode) syscall(SYS_mkdir, path, mode)
+#  define sys_rename(from, to) syscall(SYS_rename, from, to)
+#  define sys_unlink(path) syscall(SYS_unlink, path)
+#  define sys_rmdir(path) syscall(SYS_rmdir, path)
+#else
+#  define sys_mkdir(path, mode) syscall(SYS_mkdirat, AT_FDCWD, path, mode)
+#  define sys_rename(from, to) syscall(SYS_renameat, AT_FDCWD, from, AT_FDCWD, to)
+#  define sys_unlink(path) syscall(SYS_unlinkat, AT_FDCWD, path, 0)
+#  define sys_rmdir(path) syscall(SYS_unlinkat, AT_FDCWD, path, AT_REMOVEDIR)
+#endif
 
 #define MAX_FD 1100
 #define MAX_DESC 256
@@ -462,7 +486,7 @@ static void expect_name(const char *op, const char *path) {
 }
 
 static void w_mkdir(const char *name, const char *path) {
-        if (syscall(SYS_mkdir, name, 0755) < 0)
+        if (sys_mkdir(name, 0755) < 0)
                 die("mkdir %s: %m", name);
         expect_name("mkdir", path);
 }
@@ -585,7 +609,7 @@ static pid_t clone3_vfork(void) {
 }
 
 static void write_expected(const char *name) {
-        long fd = syscall(SYS_open, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        long fd = sys_open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
         if (fd < 0)
                 die("%s: %m", name);
@@ -814,7 +838,7 @@ static void run_beyond(const char *helper) {
         r2 = track_open(syscall(SYS_openat, AT_FDCWD, "ren-target.txt", O_RDWR | O_CREAT | O_EXCL, 0644),
                         "openat", wpath("ren-target.txt"), O_RDWR | O_CREAT | O_EXCL, true);
         w_write(r2, "target", 6);
-        if (syscall(SYS_rename, "ren-old.txt", "ren-target.txt") < 0)
+        if (sys_rename("ren-old.txt", "ren-target.txt") < 0)
                 die("rename: %m");
         {
                 /* r2's description is not on ren-old.txt: its name stays. */
@@ -853,20 +877,20 @@ static void run_beyond(const char *helper) {
         }
 
         /* Deletions: unlink, unlinkat, unlinkat(AT_REMOVEDIR), rmdir. */
-        if (syscall(SYS_unlink, "rdir-moved/f2.txt") < 0)
+        if (sys_unlink("rdir-moved/f2.txt") < 0)
                 die("unlink: %m");
         expect_name("unlink", wpath("rdir-moved/f2.txt"));
         if (syscall(SYS_unlinkat, AT_FDCWD, "rdir-moved/inner", AT_REMOVEDIR) < 0)
                 die("unlinkat: %m");
         expect_name("rmdir", wpath("rdir-moved/inner"));
-        if (syscall(SYS_rmdir, "rdir-moved") < 0)
+        if (sys_rmdir("rdir-moved") < 0)
                 die("rmdir: %m");
         expect_name("rmdir", wpath("rdir-moved"));
         w_close(dst);
         if (syscall(SYS_unlinkat, AT_FDCWD, "copy-dst.txt", 0) < 0)
                 die("unlinkat: %m");
         expect_name("unlink", wpath("copy-dst.txt"));
-        if (syscall(SYS_rmdir, "no-such-dir") >= 0 || errno != ENOENT)
+        if (sys_rmdir("no-such-dir") >= 0 || errno != ENOENT)
                 die("rmdir no-such-dir succeeded");
 
         /* ftruncate, then O_APPEND writes: on an existing file the end is
@@ -981,7 +1005,7 @@ int main(int argc, char **argv) {
                 run_lifecycle(argv[2]);
 
         /* open (the syscall) with an absolute name, creating the file. */
-        a = track_open(syscall(SYS_open, wpath("alpha.txt"), O_RDWR | O_CREAT | O_EXCL, 0644),
+        a = track_open(sys_open(wpath("alpha.txt"), O_RDWR | O_CREAT | O_EXCL, 0644),
                        "open", wpath("alpha.txt"), O_RDWR | O_CREAT | O_EXCL, true);
         w_write(a, fill, 100);
         w_lseek(a, 0, SEEK_SET);
@@ -1009,7 +1033,7 @@ int main(int argc, char **argv) {
         w_read(a, 9);                   /* at 31: pwritev did not move it */
         if (syscall(SYS_lseek, a, -1000L, SEEK_SET) >= 0 || errno != EINVAL)
                 die("lseek to -1000 succeeded");
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
         /* Offsets past 4 GiB (a3 and exit do not fit 32 bits). i386 passes
          * the high half of pread64's offset in a4, which audit does not log,
          * so this is for b64 only. */
@@ -1024,7 +1048,7 @@ int main(int argc, char **argv) {
 #endif
 
         /* Failed calls leave no record (and move nothing). */
-        if (syscall(SYS_open, wpath("missing.txt"), O_RDONLY) >= 0 || errno != ENOENT)
+        if (sys_open(wpath("missing.txt"), O_RDONLY) >= 0 || errno != ENOENT)
                 die("open missing.txt succeeded");
         if (syscall(SYS_read, 99, iobuf, 1) >= 0 || errno != EBADF)
                 die("read(99) succeeded");
@@ -1032,7 +1056,7 @@ int main(int argc, char **argv) {
                 die("close(99) succeeded");
 
         /* creat */
-        b = track_open(syscall(SYS_creat, "beta.dat", 0644), "creat", wpath("beta.dat"),
+        b = track_open(sys_creat("beta.dat", 0644), "creat", wpath("beta.dat"),
                        O_WRONLY | O_CREAT | O_TRUNC, true);
         w_write(b, fill, 50);
         if (syscall(SYS_read, b, iobuf, 1) >= 0 || errno != EBADF)      /* write-only */
@@ -1041,7 +1065,7 @@ int main(int argc, char **argv) {
         /* openat relative to a directory descriptor; a directory that is
          * opened and closed unlisted leaves no record. */
         w_mkdir("sub", wpath("sub"));
-        subfd = track_open(syscall(SYS_open, wpath("sub"), O_RDONLY | O_DIRECTORY), "open",
+        subfd = track_open(sys_open(wpath("sub"), O_RDONLY | O_DIRECTORY), "open",
                            wpath("sub"), O_RDONLY | O_DIRECTORY, false);
         c = track_open(syscall(SYS_openat, subfd, "gamma.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644),
                        "openat", wpath("sub/gamma.txt"), O_WRONLY | O_CREAT | O_TRUNC, true);
@@ -1073,7 +1097,7 @@ int main(int argc, char **argv) {
 
         /* Names the kernel hex-encodes: space, quote, non-ASCII (UTF-8). */
         write_file("sp ace \"\xc3\xa9t\xc3\xa9\".txt", "hex-encoded name");
-        x = track_open(syscall(SYS_open, wpath("sp ace \"\xc3\xa9t\xc3\xa9\".txt"), O_RDONLY), "open",
+        x = track_open(sys_open(wpath("sp ace \"\xc3\xa9t\xc3\xa9\".txt"), O_RDONLY), "open",
                        wpath("sp ace \"\xc3\xa9t\xc3\xa9\".txt"), O_RDONLY, false);
         w_read(x, 4);
         w_close(x);
@@ -1081,7 +1105,7 @@ int main(int argc, char **argv) {
         /* Relative names after chdir, and .. in names. */
         if (chdir("sub") < 0)
                 die("chdir: %m");
-        x = track_open(syscall(SYS_open, "rel.txt", O_WRONLY | O_CREAT | O_EXCL, 0644), "open",
+        x = track_open(sys_open("rel.txt", O_WRONLY | O_CREAT | O_EXCL, 0644), "open",
                        wpath("sub/rel.txt"), O_WRONLY | O_CREAT | O_EXCL, true);
         w_write(x, "relative", 8);
         w_close(x);
@@ -1091,7 +1115,7 @@ int main(int argc, char **argv) {
         w_close(x);
         if (chdir(workdir) < 0)
                 die("chdir: %m");
-        x = track_open(syscall(SYS_open, wpath("sub/../alpha.txt"), O_RDONLY), "open",
+        x = track_open(sys_open(wpath("sub/../alpha.txt"), O_RDONLY), "open",
                        wpath("alpha.txt"), O_RDONLY, false);
         w_lseek(x, 0, SEEK_END);
         w_close(x);
@@ -1103,7 +1127,7 @@ int main(int argc, char **argv) {
                 die("dir: %m");
         write_file_at("f.txt", wpath("d\xc3\xafr x/f.txt"), "in a hex-encoded cwd");
         write_file_at("new\nline.txt", wpath("d\xc3\xafr x/new\nline.txt"), "newline");
-        x = track_open(syscall(SYS_open, "./f.txt", O_RDONLY), "open", wpath("d\xc3\xafr x/f.txt"), O_RDONLY, false);
+        x = track_open(sys_open("./f.txt", O_RDONLY), "open", wpath("d\xc3\xafr x/f.txt"), O_RDONLY, false);
         w_read(x, 100);
         w_close(x);
         if (chdir(workdir) < 0)
@@ -1114,7 +1138,7 @@ int main(int argc, char **argv) {
         {
                 int da, db;
 
-                da = track_open(syscall(SYS_open, wpath("sub"), O_RDONLY | O_DIRECTORY), "open",
+                da = track_open(sys_open(wpath("sub"), O_RDONLY | O_DIRECTORY), "open",
                                 wpath("sub"), O_RDONLY | O_DIRECTORY, false);
                 db = track_open(syscall(SYS_openat, AT_FDCWD, "sub/", O_RDONLY | O_DIRECTORY), "openat",
                                 wpath("sub"), O_RDONLY | O_DIRECTORY, false);
@@ -1159,13 +1183,13 @@ int main(int argc, char **argv) {
         x = track_open(syscall(SYS_openat, AT_FDCWD, "beta.dat", O_RDONLY), "openat",
                        wpath("beta.dat"), O_RDONLY, false);
         w_read(x, 3);
-        d2 = track_dup(a, syscall(SYS_dup2, a, x), false);     /* closes x first */
+        d2 = track_dup(a, sys_dup2(a, x), false);     /* closes x first */
         w_read(d2, 2);
-        d3 = track_dup(a, syscall(SYS_dup2, a, 30), false);
+        d3 = track_dup(a, sys_dup2(a, 30), false);
         d4 = track_dup(a, syscall(SYS_dup3, a, 31, O_CLOEXEC), true);
         d5 = track_dup(a, syscall(SYS_fcntl, a, F_DUPFD, 20), false);
         e = track_dup(a, syscall(SYS_fcntl, a, F_DUPFD_CLOEXEC, 20), true);
-        if (syscall(SYS_dup2, 99, 32) >= 0 || errno != EBADF)
+        if (sys_dup2(99, 32) >= 0 || errno != EBADF)
                 die("dup2(99) succeeded");
         w_lseek(d3, 3, SEEK_CUR);
         w_read(d4, 4);
@@ -1178,9 +1202,9 @@ int main(int argc, char **argv) {
         w_close(e);
 
         /* close_range: closes 40, 41 and 43, ascending; 42 is not open. */
-        track_dup(a, syscall(SYS_dup2, a, 43), false);
-        track_dup(b, syscall(SYS_dup2, b, 41), false);
-        track_dup(a, syscall(SYS_dup2, a, 40), false);
+        track_dup(a, sys_dup2(a, 43), false);
+        track_dup(b, sys_dup2(b, 41), false);
+        track_dup(a, sys_dup2(a, 40), false);
         if (syscall(SYS_close_range, 40, 45, 0) < 0)
                 die("close_range: %m");
         track_close(40);
@@ -1189,7 +1213,7 @@ int main(int argc, char **argv) {
         w_close(d2);
 
         /* A high descriptor number. */
-        x = track_dup(a, syscall(SYS_dup2, a, 1000), false);
+        x = track_dup(a, sys_dup2(a, 1000), false);
         w_read(x, 3);
         w_close(x);
 
@@ -1198,7 +1222,7 @@ int main(int argc, char **argv) {
                 char name[PATH_MAX + 32];
 
                 snprintf(name, sizeof name, "/..%s//sub/.///gamma.txt", workdir);
-                x = track_open(syscall(SYS_open, name, O_RDONLY), "open", wpath("sub/gamma.txt"), O_RDONLY, false);
+                x = track_open(sys_open(name, O_RDONLY), "open", wpath("sub/gamma.txt"), O_RDONLY, false);
                 w_read(x, 5);
                 w_close(x);
         }
@@ -1322,7 +1346,7 @@ int main(int argc, char **argv) {
                                "openat", wpath("spawn-out.txt"), O_WRONLY | O_CREAT | O_TRUNC, true);
                 if (table[1].desc)
                         die("fd 1 tracked");
-                track_dup(n, syscall(SYS_dup2, n, 1), false);
+                track_dup(n, sys_dup2(n, 1), false);
                 w_close(n);
                 w_close(g);
                 w_write(1, "spawned\n", 8);
