@@ -22,8 +22,9 @@
  * open, fcntl64 on i386, and so on). arm64 (asm-generic) has no open, creat,
  * dup2, mkdir, rename, unlink, rmdir: there the sys_*() macros make them
  * openat, dup3, mkdirat, renameat and unlinkat, which give the same actions.
- * Expectations are collected in a shared anonymous mapping (children append to it without any syscall) and written
- * at the very end, to a file outside WORKDIR.
+ * Expectations are collected in a shared anonymous mapping (children append
+ * to it without any syscall) and written at the very end, to a file outside
+ * WORKDIR.
  *
  * Processes: main; a fork child; a vfork child; a clone child without
  * CLONE_FILES; a clone child with CLONE_FILES; a clone(CLONE_VFORK) child
