@@ -76,6 +76,7 @@ wait "$first"; rc=$?
 "$python" "$src/tests/bus/pty-upload.py" "$fsmonctl" right-password >"$tmp/pty.out" 2>&1; rc=$?
 if [ $rc = 0 ] && grep -q "Upload password: " "$tmp/pty.out" && grep -q '\] 100% 1.0 MiB / 1.0 MiB' "$tmp/pty.out" &&
    grep -q '\[####.*\.\.\.\.\] *[1-9][0-9]*%' "$tmp/pty.out" && grep -q "Uploaded 3 segments" "$tmp/pty.out" &&
+   grep -qF $'\r\e[KUploaded 3 segments' "$tmp/pty.out" &&     # the bar erased, as fsmonctl(1) shows
    ! grep -q "<TYPED>" "$tmp/pty.out"; then
         pass "terminal: prompt without echo, a progress bar, the result"
 else
