@@ -98,10 +98,6 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *reg) {
         return NULL;
 }
 
-unsigned polkit_registry_pending(PolkitRegistry *reg) {
-        return reg ? reg->n_queries : 0;
-}
-
 /* Callers can make polkit fail at will (by leaving at the right moment, or
  * while polkitd is down): warn at most every 10 s, so that an unprivileged
  * user cannot flood the journal. */

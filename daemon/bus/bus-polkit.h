@@ -29,7 +29,6 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *reg);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PolkitRegistry *, polkit_registry_free);
 /* Drops the queries, as above, and keeps the registry. */
 void polkit_registry_clear(PolkitRegistry *reg);
-unsigned polkit_registry_pending(PolkitRegistry *reg);
 
 /* Starts the check for request. On success (0) exactly one of these follows:
  * allowed() is called; or request gets an error reply (AccessDenied,

@@ -18,16 +18,8 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
-int log_get_max_level(void) {
-        return max_level;
-}
-
 void log_set_prefix(const char *program) {
         prefix = program;
-}
-
-void log_set_priority_prefix(bool b) {
-        use_priority_prefix = b;
 }
 
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {

@@ -11,10 +11,7 @@
  * Helpers return errors; the caller that decides logs. */
 
 void log_set_max_level(int level);
-int log_get_max_level(void);
 void log_set_prefix(const char *program);
-/* Default: on when stderr goes to the journal ($JOURNAL_STREAM). */
-void log_set_priority_prefix(bool b);
 
 /* Returns -abs(error) so that callers can "return log_error_errno(r, ...)". */
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);

@@ -251,10 +251,6 @@ void upload_job_cancel(UploadJob *j) {
                 upload_cancel_request(&j->cancel);
 }
 
-bool upload_job_is_running(UploadJob *j) {
-        return j && j->thread_started && !j->finished;
-}
-
 UploadJob *upload_job_free(UploadJob *j) {
         if (!j)
                 return NULL;

@@ -549,13 +549,6 @@ SftpConn *sftp_conn_free(SftpConn *c) {
         return NULL;
 }
 
-void sftp_conn_get_window(SftpConn *c, size_t *ret_chunk, unsigned *ret_requests) {
-        if (ret_chunk)
-                *ret_chunk = c->chunk;
-        if (ret_requests)
-                *ret_requests = c->requests;
-}
-
 void sftp_conn_set_window(SftpConn *c, size_t chunk, unsigned requests) {
         if (chunk > 0)
                 c->chunk = MIN(chunk, MIN(c->max_write, c->max_read));

@@ -72,7 +72,5 @@ int sftp_handle_write_from_fd(SftpConn *c, SftpHandle *h, int fd, uint64_t size,
 typedef int (*SftpSink)(const void *data, size_t len, void *userdata);
 int sftp_handle_read_all(SftpConn *c, SftpHandle *h, SftpSink sink, void *userdata, uint64_t *ret_size);
 
-/* The sizes the transfer uses (after limits@openssh.com), for benchmarks. */
-void sftp_conn_get_window(SftpConn *c, size_t *ret_chunk, unsigned *ret_requests);
 /* Overrides them (0 leaves a value unchanged); clamped to the server's limits. */
 void sftp_conn_set_window(SftpConn *c, size_t chunk, unsigned requests);

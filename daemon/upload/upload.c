@@ -782,31 +782,3 @@ finish:
         return r;
 }
 
-const char *upload_result_to_string(int r) {
-        switch (r) {
-        case 0:
-                return "success";
-        case UPLOAD_HOST_KEY_MISMATCH:
-                return "host key mismatch";
-        case UPLOAD_WRONG_PASSWORD:
-                return "wrong password";
-        case UPLOAD_NOT_CONFIGURED:
-                return "upload not configured";
-        case -ETIMEDOUT:
-                return "timed out";
-        case -ECONNREFUSED:
-        case -ENETUNREACH:
-        case -EHOSTUNREACH:
-                return "server not reachable";
-        case -ECONNRESET:
-                return "connection lost";
-        case -ENOSPC:
-                return "remote disk full";
-        case -EACCES:
-                return "permission denied on the server";
-        case -ECANCELED:
-                return "cancelled";
-        default:
-                return "upload failed";
-        }
-}

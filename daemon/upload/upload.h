@@ -130,8 +130,6 @@ int upload_run(const UploadConfig *cfg, const char *password, int spool_dir_fd,
                const UploadCallbacks *cb, void *userdata,
                UploadCancel *cancel, UploadReport *ret_report);
 
-/* A short description of r ("host key mismatch", "remote disk full", ...). */
-const char *upload_result_to_string(int r);
 
 /* The asynchronous job. upload_job_start() copies cfg, the names and the
  * password (into sodium_malloc()ed memory, zeroed and freed as soon as the
@@ -148,6 +146,5 @@ int upload_job_start(UploadJob **ret, sd_event *e, const UploadConfig *cfg, cons
                      int spool_dir_fd, const char *const *segment_names, size_t n,
                      const UploadCallbacks *cb, void *userdata);
 void upload_job_cancel(UploadJob *j);
-bool upload_job_is_running(UploadJob *j);
 UploadJob *upload_job_free(UploadJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(UploadJob *, upload_job_free);
