@@ -81,11 +81,6 @@ static bool loginuid_is_unset(void) {
         return strncmp(buf, "4294967295", 10) == 0;
 }
 
-static char *strjoin3(const char *a, const char *b, const char *c) {
-        char *r = NULL;
-        return asprintf(&r, "%s%s%s", a, b, c) < 0 ? NULL : r;
-}
-
 static const char *const service_degraded_table[_SERVICE_DEGRADED_MAX] = {
         [SERVICE_DEGRADED_RULES_MISSING]  = "audit rules not loaded",
         [SERVICE_DEGRADED_RULES_UNKNOWN]  = "audit rules cannot be checked",
@@ -224,7 +219,7 @@ static int on_reload(Manager *m, void *userdata) {
 
 int service_new(Manager *m, const ServiceOptions *o, Service **ret) {
         _cleanup_(service_freep) Service *s = NULL;
-        _cleanup_free_ char *err = NULL, *spool_path = NULL;
+        _cleanup_free_ char *err = NULL;
         SpoolConfig sc = { SPOOL_CONFIG_DEFAULTS };
         int r;
 
@@ -291,10 +286,7 @@ int service_new(Manager *m, const ServiceOptions *o, Service **ret) {
         if (r < 0)
                 return log_error_errno(r, "Cannot open the spool in %s/spool: %m", s->config->state_dir);
 
-        spool_path = strjoin3(s->config->state_dir, "/", "spool");
-        if (!spool_path)
-                return log_oom();
-        r = upload_manager_new(&s->upload, m, s->spool, spool_path, s->host_id);
+        r = upload_manager_new(&s->upload, m, s->spool, s->host_id);
         if (r >= 0)
                 r = upload_manager_set_config(s->upload, s->config);
         if (r >= 0)

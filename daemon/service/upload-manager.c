@@ -16,7 +16,6 @@
 struct UploadManager {
         Manager *manager;
         Spool *spool;
-        int spool_dir_fd;
         char *host_id;
 
         char *host, *user, *remote_dir, *known_hosts;
@@ -212,10 +211,10 @@ static int upload_manager_start(Manager *m, const char *password, size_t passwor
 
         log_info("Uploading %zu segments to %s.", n, u->host);
         /* The job copies the names and the password (into locked memory). */
-        return upload_job_start(&u->job, m->event, &cfg, password, u->spool_dir_fd, names, n, &cb, u);
+        return upload_job_start(&u->job, m->event, &cfg, password, spool_get_dir_fd(u->spool), names, n, &cb, u);
 }
 
-int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char *spool_dir, const char *host_id) {
+int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char *host_id) {
         _cleanup_(upload_manager_freep) UploadManager *u = NULL;
 
         u = calloc(1, sizeof(*u));
@@ -224,10 +223,6 @@ int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char
         u->manager = m;
         u->spool = spool;
         u->state_dir_fd = -EBADF;
-        u->spool_dir_fd = -EBADF;
-        u->spool_dir_fd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (u->spool_dir_fd < 0)
-                return -errno;
         u->host_id = strdup(host_id);
         if (!u->host_id)
                 return -ENOMEM;
@@ -273,7 +268,6 @@ UploadManager *upload_manager_free(UploadManager *u) {
                 u->job = upload_job_free(u->job);
                 manager_upload_finished(u->manager, MANAGER_UPLOAD_FAILED, 0, 0, "upload cancelled: fsmond is stopping");
         }
-        safe_close(u->spool_dir_fd);
         safe_close(u->state_dir_fd);
         free(u->host_id);
         free(u->host);

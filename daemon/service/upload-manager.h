@@ -15,10 +15,10 @@
 
 typedef struct UploadManager UploadManager;
 
-/* spool_dir: the directory the spool was opened on (segments are read
- * through it); host_id: the same one the spool was given (segment.h). Both
- * are copied. Attaches the hook to m. */
-int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char *spool_dir, const char *host_id);
+/* Segments are read through the spool's own directory descriptor
+ * (spool_get_dir_fd()), never by path again; host_id: the same one the
+ * spool was given (segment.h), copied. Attaches the hook to m. */
+int upload_manager_new(UploadManager **ret, Manager *m, Spool *spool, const char *host_id);
 /* Takes [upload] from c (copied); the next Upload() uses it. Call at start
  * and after each reload. */
 int upload_manager_set_config(UploadManager *u, const Config *c);

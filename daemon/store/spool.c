@@ -1472,6 +1472,10 @@ int spool_open(const SpoolConfig *config, Spool **ret) {
         return 0;
 }
 
+int spool_get_dir_fd(Spool *s) {
+        return s->dir_fd;
+}
+
 void spool_free(Spool *s) {
         if (!s)
                 return;

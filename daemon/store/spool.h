@@ -128,6 +128,10 @@ typedef struct SpoolStats {
  * caller decides and logs once. */
 int spool_open(const SpoolConfig *config, Spool **ret);
 
+/* The spool's directory: owned by the spool, valid until spool_free(). Who
+ * reads segments (the uploader) goes through it, not through the path. */
+int spool_get_dir_fd(Spool *s);
+
 /* After spool_open(): true when recovery found the segment an earlier run
  * was writing torn by a crash. The tear may have taken part of the last
  * event's records: *ret_resume is the serial of that event (or the one after

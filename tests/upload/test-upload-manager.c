@@ -149,7 +149,7 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "manager_new: %m");
                 return 2;
         }
-        r = upload_manager_new(&um, m, spool, spool_dir, "manager-test");
+        r = upload_manager_new(&um, m, spool, "manager-test");
         if (r < 0) {
                 log_error_errno(r, "upload_manager_new: %m");
                 return 2;
@@ -208,7 +208,7 @@ int main(int argc, char *argv[]) {
                 Manager *m2 = NULL;
                 UploadManager *um2 = NULL;
 
-                if (manager_new(&m2, NULL) < 0 || upload_manager_new(&um2, m2, spool, spool_dir, "manager-test") < 0 ||
+                if (manager_new(&m2, NULL) < 0 || upload_manager_new(&um2, m2, spool, "manager-test") < 0 ||
                     upload_manager_set_state_dir(um2, state_fd) < 0)
                         return 2;
                 printf("restored: last_upload=%" PRIu64 " result=%s\n", m2->last_upload, m2->last_upload_result);
@@ -230,7 +230,7 @@ int main(int argc, char *argv[]) {
                                 return 2;
                         close(fd);
                 }
-                if (manager_new(&m2, NULL) < 0 || upload_manager_new(&um2, m2, spool, spool_dir, "manager-test") < 0 ||
+                if (manager_new(&m2, NULL) < 0 || upload_manager_new(&um2, m2, spool, "manager-test") < 0 ||
                     upload_manager_set_state_dir(um2, state_fd) < 0)
                         return 2;
                 if (m2->last_upload != 0 || strcmp(m2->last_upload_result, "") != 0) {
