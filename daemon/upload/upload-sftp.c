@@ -739,6 +739,44 @@ int sftp_handle_fstat_size(SftpConn *c, SftpHandle *h, uint64_t *ret_size) {
         return 0;
 }
 
+int sftp_handle_pread(SftpConn *c, SftpHandle *h, void *buf, size_t len, uint64_t offset, size_t *ret_n) {
+        uint8_t *p = buf;
+        size_t done = 0;
+
+        /* One request at a time: this reads a few KiB, not a file. */
+        while (done < len) {
+                uint32_t id, dlen, want = (uint32_t) MIN(len - done, c->chunk);
+                const uint8_t *data;
+                uint8_t type;
+                Reader rd;
+                int r;
+
+                if (out_begin(c, FXP_READ, &id) < 0 || out_bytes(c, h->data, h->len) < 0 ||
+                    out_u64(c, offset + done) < 0 || out_u32(c, want) < 0)
+                        return -ENOMEM;
+                r = conn_send(c);
+                if (r < 0)
+                        return r;
+                r = conn_reply(c, id, &type, &rd);
+                if (r < 0)
+                        return r;
+                if (type == FXP_STATUS) {
+                        r = conn_parse_status(c, &rd);
+                        if (r == -ENODATA)
+                                break;          /* end of file */
+                        return r < 0 ? r : conn_fail(c, -EBADMSG, "READ answered with OK");
+                }
+                if (type != FXP_DATA || reader_string(&rd, &data, &dlen) < 0 || dlen > want)
+                        return conn_fail(c, -EBADMSG, "malformed reply to READ");
+                if (dlen == 0)
+                        break;
+                memcpy(p + done, data, dlen);
+                done += dlen;
+        }
+        *ret_n = done;
+        return 0;
+}
+
 int sftp_handle_fsync(SftpConn *c, SftpHandle *h) {
         uint32_t id;
 

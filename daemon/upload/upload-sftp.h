@@ -58,6 +58,9 @@ int sftp_conn_open_read(SftpConn *c, const char *path, SftpHandle **ret);
  * error. */
 int sftp_handle_close(SftpConn *c, SftpHandle *h);
 int sftp_handle_fstat_size(SftpConn *c, SftpHandle *h, uint64_t *ret_size);
+/* Reads up to len bytes at offset into buf; *ret_n is less than len only
+ * at the end of the file. For small ranges (one request at a time). */
+int sftp_handle_pread(SftpConn *c, SftpHandle *h, void *buf, size_t len, uint64_t offset, size_t *ret_n);
 /* fsync@openssh.com; -EOPNOTSUPP when the server lacks it. */
 int sftp_handle_fsync(SftpConn *c, SftpHandle *h);
 

@@ -586,7 +586,55 @@ static int segment_send(Upload *u, const char *name, int fd, uint64_t size, cons
         return r;
 }
 
-/* Returns 1 when the final name holds this very segment already. */
+/* A segment's first and last bytes: its header (host, key epoch, seq) and
+ * its footer (seq, record count, last serial and the hash chained over every
+ * record; store/segment.h), as lines or as zstd frames of their own. */
+#define SEGMENT_ENDS_BYTES (16U * 1024U)
+
+/* Compares the remote file's first and last SEGMENT_ENDS_BYTES with the
+ * local segment's: 1 when both agree, 0 when not. */
+static int segment_ends_match(Upload *u, int fd, uint64_t size, const char *final) {
+        _cleanup_free_ uint8_t *local = NULL, *remote = NULL;
+        const uint64_t offsets[2] = { 0, size - SEGMENT_ENDS_BYTES };
+        SftpHandle *h = NULL;
+        int r = 1, q;
+
+        local = malloc(SEGMENT_ENDS_BYTES);
+        remote = malloc(SEGMENT_ENDS_BYTES);
+        if (!local || !remote)
+                return report_set(u->report, -ENOMEM, "out of memory");
+        q = sftp_conn_open_read(u->sftp, final, &h);
+        if (q < 0)
+                return remote_failure(u, q, "read back", final, 0);
+        for (size_t i = 0; i < ELEMENTSOF(offsets) && r > 0; i++) {
+                ssize_t k = fileio_pread_full(fd, local, SEGMENT_ENDS_BYTES, offsets[i]);
+                size_t n = 0;
+
+                if (k < 0) {
+                        r = report_set(u->report, (int) k, "cannot read the local segment: %s", strerror((int) -k));
+                        break;
+                }
+                q = sftp_handle_pread(u->sftp, h, remote, SEGMENT_ENDS_BYTES, offsets[i], &n);
+                if (q < 0) {
+                        r = remote_failure(u, q, "read back", final, 0);
+                        break;
+                }
+                if ((size_t) k != SEGMENT_ENDS_BYTES || n != SEGMENT_ENDS_BYTES ||
+                    memcmp(local, remote, SEGMENT_ENDS_BYTES) != 0)
+                        r = 0;
+        }
+        q = sftp_handle_close(u->sftp, h);
+        if (r > 0 && q < 0)
+                r = remote_failure(u, q, "close", final, 0);
+        return r;
+}
+
+/* Returns 1 when the final name holds this very segment already. What is
+ * there was renamed into place only after a complete, size-checked write
+ * (segment_send()), so the same size and the same header and footer (whose
+ * hash is chained over every record) prove it is this segment without
+ * reading it all back. With verify = readback, or where the ends are most
+ * of the file, the whole file is compared. */
 static int segment_present(Upload *u, int fd, uint64_t size, const char *final) {
         uint8_t local_hash[crypto_generichash_BYTES], remote_hash[crypto_generichash_BYTES];
         uint64_t rsize;
@@ -600,6 +648,13 @@ static int segment_present(Upload *u, int fd, uint64_t size, const char *final) 
         if (rsize != size) {
                 log_debug("%s exists on the server with another size, replacing it.", final);
                 return 0;
+        }
+
+        if (u->cfg->verify != UPLOAD_VERIFY_READBACK && size >= 4 * SEGMENT_ENDS_BYTES) {
+                r = segment_ends_match(u, fd, size, final);
+                if (r == 0)
+                        log_debug("%s exists on the server with another header or footer, replacing it.", final);
+                return r;
         }
 
         r = hash_local(fd, local_hash);

@@ -273,6 +273,36 @@ else
         fail "leftovers"; cat "$t/out"
 fi
 
+# --- 5b. what proves a final name is this segment --------------------------
+# By default: the same size and the same first and last 16 KiB (the segment's
+# header and footer, whose hash is chained over every record), so a present
+# segment is not read back whole. Here a server-side copy whose middle was
+# changed but whose ends were not passes for delivered, as documented
+# (README "Upload"); with --readback the whole file is compared and it is
+# replaced.
+for mode in size readback; do
+        t=$UP_DIR/t5b-$mode
+        make_spool "$t/spool" 1000000
+        cp -a "$t/spool" "$t/ref"
+        mkdir -p "$UP_REMOTE/host5b-$mode"
+        f=$UP_REMOTE/host5b-$mode/seg-000000000001.jsonl.zst
+        cp "$t/ref/seg-000000000001.jsonl.zst" "$f"
+        printf 'changed in the middle' | dd of="$f" bs=1 seek=500000 conv=notrunc status=none
+        chown -R "$UP_USER:" "$UP_REMOTE/host5b-$mode"
+        extra=(); [ "$mode" = readback ] && extra=(--readback)
+        run "$t/out" "$UP_PASSWORD" "${extra[@]}" --known-hosts "$UP_KNOWN_HOSTS" --host-id "host5b-$mode" \
+                --spool "$t/spool"
+        if [ "$mode" = size ] && [ "$(field result "$t/out")" = ok ] && grep -q 'present=1 ' "$t/out" &&
+           grep -q "bytes_sent=0 " "$t/out" && ! cmp -s "$t/ref/seg-000000000001.jsonl.zst" "$f"; then
+                pass "present by size, header and footer: not read back whole, not resent"
+        elif [ "$mode" = readback ] && [ "$(field result "$t/out")" = ok ] && grep -q 'present=0 ' "$t/out" &&
+             grep -q "bytes_sent=1000000 " "$t/out" && same_tree "$t/ref" "$UP_REMOTE/host5b-$mode"; then
+                pass "--readback compares the whole file: the changed copy is replaced"
+        else
+                fail "present segment ($mode)"; cat "$t/out"
+        fi
+done
+
 # --- 6. remote directory unwritable: a clear error, spool intact ------------
 t=$UP_DIR/t6
 make_spool "$t/spool" 100000 100000
