@@ -15,6 +15,8 @@ packages=(
         # run and test against the real thing
         dbus-daemon polkitd libdbus-1-dev libpolkit-gobject-1-dev gdb
         auditd jq zstd python3
+        # tests/live/test-real-programs.sh: real programs, strace as the oracle
+        strace sqlite3 git
         # tests/upload and bench/upload start their own sshd
         openssh-server openssh-client
         # tests/record-fixtures.sh builds its workload for i386 too

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Pseudonymises the "path" of JSON Lines records (or plain paths given as
+"""Pseudonymises the paths ("path", "new_path", "exe") of JSON Lines records (or plain paths given as
 arguments) the way fsmon's contract says, with an independent implementation
 (Python's hashlib): each component becomes the unpadded base64url of the
 first 12 bytes of BLAKE2b-128 keyed with the 32-byte key.
@@ -34,8 +34,9 @@ def main():
         return
     for line in sys.stdin:
         r = json.loads(line)
-        if "path" in r:
-            r["path"] = pseudo(key, r["path"])
+        for k in ("path", "new_path", "exe"):
+            if k in r:
+                r[k] = pseudo(key, r[k])
         print(json.dumps(r, separators=(",", ":")))
 
 
