@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/action-json.h"
 #include "shared/fileio.h"
 #include "fsmon-build.h"
 #include "shared/log.h"
@@ -166,22 +167,6 @@ static void strcpy_trunc(char *dst, size_t size, const char *src) {
 
         memcpy(dst, src, n);
         dst[n] = 0;
-}
-
-static void json_escape(char *out, size_t size, const char *s) {
-        size_t o = 0;
-
-        for (; *s && o + 7 < size; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\') {
-                        out[o++] = '\\';
-                        out[o++] = (char) c;
-                } else if (c < 0x20 || c >= 0x7f)
-                        o += (size_t) snprintf(out + o, size - o, "\\u%04x", c < 0x20 || c == 0x7f ? c : '?');
-                else
-                        out[o++] = (char) c;
-        }
-        out[o] = 0;
 }
 
 static int quarantine_move(Spool *s, const char *name) {
@@ -394,22 +379,33 @@ static void segment_forget(Spool *s) {
         s->buf_gap_unknown = false;
 }
 
+/* Gap records are encoded by the core's encoder, like every other record;
+ * the spool only says when, after which serial and how many. */
 static int gap_format(Spool *s, char *line, size_t size, uint64_t lost, bool unknown, const char *reason) {
-        char esc[256], lost_s[24];
+        _cleanup_(char_buffer_done) CharBuffer b = {};
         uint64_t t = now_usec(CLOCK_REALTIME);
-        int n;
+        Action a = {
+                .op = ACTION_GAP,
+                .sec = t / USEC_PER_SEC,
+                .msec = (unsigned) (t / USEC_PER_MSEC % 1000U),
+                .serial = s->last_serial,
+                .fd = -1,
+                .offset = OFFSET_UNKNOWN,
+                .flags = -1,
+                .lost = lost,
+                .lost_known = !unknown,
+                .reason = reason,
+        };
+        int r;
 
-        json_escape(esc, sizeof(esc), reason);
-        if (unknown)
-                (void) snprintf(lost_s, sizeof(lost_s), "null");
-        else
-                (void) snprintf(lost_s, sizeof(lost_s), "%" PRIu64, lost);
-        n = snprintf(line, size,
-                     "{\"op\":\"gap\",\"time\":\"%" PRIu64 ".%03u\",\"serial\":%" PRIu64 ",\"lost\":%s,\"reason\":\"%s\"}",
-                     (uint64_t) (t / 1000000U), (unsigned) (t / 1000U % 1000U), s->last_serial, lost_s, esc);
-        if (n < 0 || (size_t) n >= size)
+        r = action_json_append(&b, &a, NULL);
+        if (r < 0)
+                return r;
+        if (b.len >= size)
                 return -EINVAL;
-        return n;
+        memcpy(line, b.data, b.len);
+        line[b.len] = 0;
+        return (int) b.len;
 }
 
 /* Puts the pending loss into a gap record in the buffer. */
