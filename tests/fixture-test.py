@@ -11,6 +11,13 @@
         WORKDIR, plain or hex-encoded, appears in the output (the `comm` value
         aside: that is the process name, not a path); records and path
         structure match the --plain run
+    fixture-test.py crlf       FSMONCTL LOG EXPECTED WORKDIR
+        the log with CRLF line endings (on stdin) decodes to EXPECTED
+    fixture-test.py nodes      FSMONCTL LOG EXPECTED WORKDIR
+        the log twice, as hosts alpha and beta of a collector (node= on every
+        line, the two interleaved line by line, so the same pids and serials
+        meet): each host's records (by "node") equal EXPECTED, no record
+        lacks a node
     fixture-test.py selftest   -        -   EXPECTED WORKDIR
         compare-actions.py accepts EXPECTED against itself and rejects a
         missing, an extra and a changed record
@@ -31,10 +38,12 @@ def fail(msg):
     sys.exit(1)
 
 
-def decode(fsmonctl, log, plain=True, stdin=False):
+def decode(fsmonctl, log, plain=True, stdin=False, data=None):
     args = [fsmonctl, "decode"] + (["--plain"] if plain else [])
     with open(log, "rb") as f:
-        if stdin:
+        if data is not None:
+            p = subprocess.run(args, input=data, capture_output=True)
+        elif stdin:
             p = subprocess.run(args, stdin=f, capture_output=True)
         else:
             p = subprocess.run(args + [log], stdin=subprocess.DEVNULL, capture_output=True)
@@ -68,7 +77,7 @@ def workdir_components(expected, workdir):
     names = set()
     for line in open(expected, encoding="utf-8"):
         r = json.loads(line)
-        for k in ("path",):
+        for k in ("path", "new_path", "exe"):
             p = r.get(k)
             if isinstance(p, str) and (p == workdir or p.startswith(workdir + "/")):
                 names.update(c for c in p.split("/") if c)
@@ -166,6 +175,21 @@ def main(argv):
     mode, fsmonctl, log, expected, workdir = argv[1:]
     if mode in ("file", "stdin"):
         return compare(expected, decode(fsmonctl, log, stdin=mode == "stdin"), workdir)
+    if mode == "crlf":
+        data = open(log, "rb").read().replace(b"\n", b"\r\n")
+        return compare(expected, decode(fsmonctl, log, data=data), workdir)
+    if mode == "nodes":
+        lines = open(log, "rb").read().splitlines(keepends=True)
+        data = b"".join(b"node=%s " % host + line for line in lines for host in (b"alpha", b"beta"))
+        out = records(decode(fsmonctl, log, data=data), "two-host output")
+        if any("node" not in r for r in out if r.get("op") != "gap"):
+            fail("a record without node")
+        status = 0
+        for host in ("alpha", "beta"):
+            mine = b"".join(json.dumps(r).encode() + b"\n" for r in out if r.get("node") == host)
+            print(f"host {host}:")
+            status |= compare(expected, mine, workdir)
+        return status
     if mode == "pseudonyms":
         check_pseudonyms(fsmonctl, log, expected, workdir)
         return 0
