@@ -177,7 +177,7 @@ int action_text_append(CharBuffer *b, const Action *a, const ActionTextOptions *
         case ACTION_TRUNCATE:
                 r = put_path(b, path, path_len, width);
                 if (r >= 0)
-                        r = putf(b, " to %" PRIi64 " B", a->size);
+                        r = a->size == OFFSET_UNKNOWN ? put(b, " to ? B", 7) : putf(b, " to %" PRIi64 " B", a->size);
                 break;
         case ACTION_RENAME: {
                 const char *np = a->new_path;

@@ -86,12 +86,40 @@ static void test_others(void **state) {
         free(s);
 }
 
+static void test_beyond(void **state) {
+        Action copy = { .op = ACTION_WRITE, .pid = 10, .path = "/o", .path_len = 2, .offset = 40, .bytes = 20,
+                        .via = "copy_file_range" };
+        Action map = { .op = ACTION_MMAP, .pid = 10, .path = "/db", .path_len = 3, .bytes = 8192 };
+        Action ren = { .op = ACTION_RENAME, .pid = 10, .path = "/a", .path_len = 2, .new_path = "/b",
+                       .new_path_len = 2, .exchange = true };
+        Action tr = { .op = ACTION_TRUNCATE, .pid = 10, .path = "/f", .path_len = 2, .size = OFFSET_UNKNOWN };
+        char *s;
+
+        s = text(&copy, 4);
+        assert_non_null(strstr(s, " write    /o   20 B at 40 (copy_file_range)"));
+        free(s);
+        s = text(&map, 4);
+        assert_non_null(strstr(s, " mmap     /db  8192 B mapped"));
+        free(s);
+        s = text(&ren, 4);
+        assert_non_null(strstr(s, " rename   /a   <-> /b"));
+        free(s);
+        s = text(&tr, 4);
+        assert_non_null(strstr(s, " truncate /f   to ? B"));
+        free(s);
+        tr.size = 0;
+        s = text(&tr, 4);
+        assert_non_null(strstr(s, " truncate /f   to 0 B"));
+        free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_read),
                 cmocka_unit_test(test_shortened),
                 cmocka_unit_test(test_escaped),
                 cmocka_unit_test(test_others),
+                cmocka_unit_test(test_beyond),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
