@@ -501,6 +501,48 @@ int audit_kernel_set_backlog(void *userdata, uint32_t limit, uint32_t wait_time)
         return r;
 }
 
+/* "-a never,task -F a -F b" as auditctl -d would send it, by libaudit's own
+ * parser. Only the lines audit_rules_format() writes are accepted. */
+int audit_kernel_delete_task_rule(void *userdata, const char *line) {
+        static const char prefix[] = "-a never,task";
+        _cleanup_(audit_rule_free_datap) struct audit_rule_data *d = NULL;
+        _cleanup_(audit_kernel_closep) int fd = -EBADF;
+        char pair[128];
+        const char *p;
+        int r;
+
+        if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
+                return -EINVAL;
+        d = audit_rule_create_data();
+        if (!d)
+                return -ENOMEM;
+        _audit_elf = 0;
+        _audit_permadded = _audit_archadded = _audit_syscalladded = 0;
+        _audit_exeadded = _audit_filterfsadded = 0;
+        for (p = line + sizeof(prefix) - 1; *p; ) {
+                size_t n;
+
+                if (strncmp(p, " -F ", 4) != 0)
+                        return -EINVAL;
+                p += 4;
+                n = strcspn(p, " ");
+                if (n == 0 || n >= sizeof(pair))
+                        return -EINVAL;
+                memcpy(pair, p, n);
+                pair[n] = 0;
+                if (audit_rule_fieldpair_data(&d, pair, AUDIT_FILTER_TASK) != 0)
+                        return -EINVAL;
+                p += n;
+        }
+        fd = audit_kernel_open();
+        if (fd < 0)
+                return fd;
+        r = audit_delete_rule_data(fd, d, AUDIT_FILTER_TASK, AUDIT_NEVER);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return 0;
+}
+
 static const AuditKernel audit_kernel_real = {
         .get_enabled = audit_kernel_get_enabled,
         .check_rules = audit_kernel_check_rules,
@@ -509,6 +551,7 @@ static const AuditKernel audit_kernel_real = {
         .get_backlog = audit_kernel_get_backlog,
         .set_backlog = audit_kernel_set_backlog,
         .delete_fsmon_rules = audit_kernel_delete_fsmon_rules,
+        .delete_task_rule = audit_kernel_delete_task_rule,
 };
 
 /* Rules of before that are not in after (as a multiset) and not fsmon's:
@@ -617,6 +660,40 @@ static int settings_load(const Config *c, int *ret_dir_fd, uint32_t *ret_limit, 
         return 1;
 }
 
+/* The task rules of the rules file as it is now (before it is rewritten),
+ * deleted from the kernel by their exact text: they have no key for
+ * "-D -k fsmon", and a reload without a general -D would meet them as
+ * "rule exists"; the load that follows adds the ones the config still
+ * wants. A missing or unreadable file has none. */
+static void task_rules_delete_old(const Config *c, const AuditKernel *kernel) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+        char **lines = NULL;
+        ssize_t n;
+
+        if (!kernel->delete_task_rule)
+                return;
+        fd = open(c->rules_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        text = malloc(65536 + 1);
+        if (!text)
+                return;
+        n = fileio_read_full(fd, text, 65536);
+        if (n < 0)
+                return;
+        text[n] = 0;
+        if (audit_rules_task_lines(text, &lines) < 0)
+                return;
+        for (char **l = lines; *l; l++) {
+                int r = kernel->delete_task_rule(kernel->userdata, *l);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot delete the audit rule \"%s\": %m", *l);
+                free(*l);
+        }
+        free(lines);
+}
+
 int audit_rules_verify(const Config *c, const AuditKernel *kernel, char **ret_message) {
         _cleanup_(audit_rules_freep) AuditRules *rules = NULL;
         _cleanup_free_ char *error = NULL;
@@ -695,6 +772,9 @@ int audit_rules_apply_full(const Config *c, const AuditKernel *kernel, char **re
                 set_message(ret_message, "Cannot read the kernel's audit status: %s", strerror(-r));
                 return r;
         }
+
+        if (enabled != 2)
+                task_rules_delete_old(c, kernel);
 
         r = audit_rules_write(c->rules_file, text);
         if (r < 0) {
@@ -785,6 +865,10 @@ int audit_rules_unload(const Config *c, const AuditKernel *kernel, char **ret_me
                             "remove %s and reboot", c->rules_file);
                 return -EROFS;
         }
+
+        /* The opt-in's task rules carry no key: by the file's exact text,
+         * before the file goes. */
+        task_rules_delete_old(c, kernel);
 
         if (unlink(c->rules_file) < 0) {
                 if (errno != ENOENT) {

@@ -59,6 +59,9 @@ typedef struct AuditKernel {
         /* Deletes every rule with fsmon's key (audit_rules_unload(), where
          * rules.d has no -D to do it). Returns how many, or a negative errno. */
         int (*delete_fsmon_rules)(void *userdata);
+        /* Deletes the rule of this exact text ("-a never,task -F ...");
+         * 0 also when it was not there. NULL: not done. */
+        int (*delete_task_rule)(void *userdata, const char *line);
 } AuditKernel;
 
 int audit_rules_apply(const Config *c, const AuditKernel *kernel, char **ret_message);
@@ -101,3 +104,4 @@ int audit_kernel_delete_fsmon_rules(void *userdata);
 const char *audit_rule_data_key(const struct audit_rule_data *d, size_t *ret_len);
 
 #define AUDIT_SETTINGS_SAVED "audit-settings.saved"
+int audit_kernel_delete_task_rule(void *userdata, const char *line);

@@ -118,6 +118,9 @@ AuditRules *audit_rules_free(AuditRules *r) {
                         free(r->rules[i].fields[j]);
         }
         free(r->rules);
+        for (size_t i = 0; i < r->n_task_rules; i++)
+                free(r->task_rules[i]);
+        free(r->task_rules);
         free(r);
         return NULL;
 }
@@ -247,6 +250,63 @@ const char *audit_rules_host_machine(void) {
         return u.machine;
 }
 
+static int task_rule_add(AuditRules *r, const char *fmt, ...) _printf_(2, 3);
+static int task_rule_add(AuditRules *r, const char *fmt, ...) {
+        char **n, *line;
+        va_list ap;
+        int k;
+
+        n = realloc(r->task_rules, (r->n_task_rules + 1) * sizeof(char *));
+        if (!n)
+                return -ENOMEM;
+        r->task_rules = n;
+        va_start(ap, fmt);
+        k = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        r->task_rules[r->n_task_rules++] = line;
+        return 0;
+}
+
+static int uid_range_cmp(const void *a, const void *b) {
+        const UidRange *x = a, *y = b;
+        return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The opt-in [kernel] exclude_unmonitored_sessions: a task forked under a
+ * login uid outside every monitored range gets no audit context at all, so
+ * that its syscalls pay nothing for audit (any syscall rule otherwise gives
+ * every task a context that collects names on each path lookup). One
+ * "never,task" rule per span of login uids between and around the ranges;
+ * the unset login uid (daemons, services) is never in one. */
+static int rules_add_session_exclusions(const Config *c, AuditRules *r) {
+        _cleanup_free_ UidRange *u = NULL;
+        uint64_t next = 0;      /* the lowest login uid not yet covered */
+        int k = 0;
+
+        if (!c->exclude_unmonitored_sessions || c->n_uid_ranges == 0)
+                return 0;
+        u = malloc(c->n_uid_ranges * sizeof(UidRange));
+        if (!u)
+                return -ENOMEM;
+        memcpy(u, c->uid_ranges, c->n_uid_ranges * sizeof(UidRange));
+        qsort(u, c->n_uid_ranges, sizeof(UidRange), uid_range_cmp);
+        for (size_t i = 0; i < c->n_uid_ranges && k >= 0; i++) {
+                if (u[i].first > next) {
+                        if (next == 0)
+                                k = task_rule_add(r, "-a never,task -F auid<%" PRIu32, u[i].first);
+                        else
+                                k = task_rule_add(r, "-a never,task -F auid>=%" PRIu64 " -F auid<%" PRIu32,
+                                                  next, u[i].first);
+                }
+                next = MAX(next, (uint64_t) u[i].last + 1);
+        }
+        if (k >= 0 && next <= CONFIG_AUID_MAX)
+                k = task_rule_add(r, "-a never,task -F auid!=unset -F auid>=%" PRIu64, next);
+        return k;
+}
+
 int audit_rules_build(const Config *c, AuditRules **ret, char **ret_error) {
         return audit_rules_build_for(c, NULL, ret, ret_error);
 }
@@ -327,6 +387,9 @@ int audit_rules_build_for(const Config *c, const char *machine, AuditRules **ret
                                 return -ENOMEM;
                 }
 
+        if (rules_add_session_exclusions(c, r) < 0)
+                return -ENOMEM;
+
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -390,17 +453,57 @@ int audit_rules_format(const AuditRules *r, char **ret_text) {
                         fprintf(f, " -F %s", rule->fields[j]);
                 fprintf(f, " -k %s\n", AUDIT_RULES_KEY);
         }
+        if (r->n_task_rules > 0)
+                fputs("\n## exclude_unmonitored_sessions = yes: no audit context for tasks of login\n"
+                      "## sessions outside the monitored ranges. This switches off every other\n"
+                      "## package's syscall auditing for those sessions too. No key is possible on\n"
+                      "## task rules: fsmon removes them by this exact text.\n", f);
+        for (size_t i = 0; i < r->n_task_rules; i++)
+                fprintf(f, "%s\n", r->task_rules[i]);
 
         if (fclose(f) != 0)
                 return -ENOMEM;
 
         /* -D, -b, --backlog_wait_time and the rules. */
-        k = text_check(buf, 3 + r->n_rules);
+        k = text_check(buf, 3 + r->n_rules + r->n_task_rules);
         if (k < 0)
                 return k;
 
         *ret_text = TAKE_PTR(buf);
         return 0;
+}
+
+int audit_rules_task_lines(const char *text, char ***ret) {
+        static const char prefix[] = "-a never,task ";
+        char **lines = NULL;
+        size_t n = 0;
+
+        for (const char *l = text; l && *l; ) {
+                const char *e = strchrnul(l, '\n');
+                if (strncmp(l, prefix, sizeof(prefix) - 1) == 0) {
+                        char **m = realloc(lines, (n + 2) * sizeof(char *));
+                        if (!m)
+                                goto oom;
+                        lines = m;
+                        lines[n] = strndup(l, e - l);
+                        if (!lines[n])
+                                goto oom;
+                        lines[++n] = NULL;
+                }
+                l = *e ? e + 1 : e;
+        }
+        if (!lines) {
+                lines = calloc(1, sizeof(char *));
+                if (!lines)
+                        return -ENOMEM;
+        }
+        *ret = lines;
+        return 0;
+oom:
+        for (size_t i = 0; i < n; i++)
+                free(lines[i]);
+        free(lines);
+        return -ENOMEM;
 }
 
 int audit_rules_render(const Config *c, char **ret_text, char **ret_error) {

@@ -34,6 +34,12 @@ typedef struct AuditRules {
         const char *compat_machine;     /* the b32 ABI beside it ("i386"), or NULL */
         AuditRule *rules;               /* in load order: never rules first */
         size_t n_rules;
+        /* [kernel] exclude_unmonitored_sessions: "-a never,task ..." lines,
+         * one per span of login uids outside every range. Task rules cannot
+         * carry a key, so "-D -k fsmon" does not remove them: whoever removes
+         * them does so by this exact text (audit_rules_task_lines()). */
+        char **task_rules;
+        size_t n_task_rules;
         uint32_t backlog_limit;
         uint32_t backlog_wait_time;
 } AuditRules;
@@ -56,6 +62,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuditRules *, audit_rules_free);
 
 /* The rules file's text; checks the result line by line before returning it. */
 int audit_rules_format(const AuditRules *r, char **ret_text);
+
+/* The "-a never,task ..." lines of a rules file's text (as
+ * audit_rules_format() writes them), in a NULL-terminated array, for removal
+ * by exact text. */
+int audit_rules_task_lines(const char *text, char ***ret);
 
 /* audit_rules_build*() + audit_rules_format(). */
 int audit_rules_render_for(const Config *c, const char *machine, char **ret_text, char **ret_error);

@@ -428,6 +428,7 @@ typedef enum ValueKind {
         VALUE_RULES_PATH,       /* ends in a rule: no whitespace, at most RULE_PATH_MAX */
         VALUE_RULES_FILE,       /* ... and named *.rules, or augenrules ignores it */
         VALUE_U32,
+        VALUE_BOOL,
 } ValueKind;
 
 typedef struct ConfigKey {
@@ -462,6 +463,7 @@ static const ConfigKey config_keys[] = {
         { "paths",   "fsmond",             VALUE_RULES_PATH,   F(fsmond) },
         { "kernel",  "backlog_limit",      VALUE_U32,          F(backlog_limit), 1, CONFIG_BACKLOG_LIMIT_MAX },
         { "kernel",  "backlog_wait_time",  VALUE_U32,          F(backlog_wait_time), 0, CONFIG_BACKLOG_WAIT_TIME_MAX },
+        { "kernel",  "exclude_unmonitored_sessions", VALUE_BOOL, F(exclude_unmonitored_sessions) },
 };
 #undef F
 
@@ -661,6 +663,16 @@ static int config_set(Config *c, const ConfigKey *k, const char *value, bool con
                 *FIELD(c, k, uint32_t) = (uint32_t) v;
                 return 0;
         }
+        case VALUE_BOOL:
+                if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+                        *FIELD(c, k, bool) = true;
+                else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+                        *FIELD(c, k, bool) = false;
+                else {
+                        *problem = "expected yes or no";
+                        return -EINVAL;
+                }
+                return 0;
         case VALUE_PORT: {
                 const char *end;
                 r = parse_u64(value, &v, &end);

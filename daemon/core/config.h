@@ -80,6 +80,10 @@ typedef struct Config {
         /* [kernel] */
         uint32_t backlog_limit;
         uint32_t backlog_wait_time;     /* kernel ticks (jiffies) */
+        /* Opt-in: "never,task" rules for the login uids outside every range,
+         * whose processes then get no audit context at all (nor any other
+         * package's syscall auditing). See README, "Unmonitored sessions". */
+        bool exclude_unmonitored_sessions;
 } Config;
 
 /* The built-in defaults (what an absent config file means). */

@@ -45,6 +45,14 @@ restore() {
         set +e
         auditctl -D -k fsmon >/dev/null 2>&1
         auditctl -D -k fsmon-test-hand >/dev/null 2>&1
+        # Task rules have no key: by their exact text (step 7 may leave some
+        # behind when it fails).
+        for r in "-a never,task -F auid<1000" "-a never,task -F auid!=unset -F auid>=2000" \
+                 "-a never,task -F auid<1500" "-a never,task -F auid!=unset -F auid>=3000" \
+                 "-a never,task -F auid>=2000 -F auid<3000"; do
+                # shellcheck disable=SC2086
+                auditctl -d ${r#-a } >/dev/null 2>&1
+        done
         if [ -s "$tmp/fsmon-rules.before" ]; then
                 auditctl -R "$tmp/fsmon-rules.before" >/dev/null
         fi
@@ -222,6 +230,42 @@ cat "$tmp/out"
 "$fsmonctl" rules --unload --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "a second unload failed"; }
 grep -q "was not there" "$tmp/out" || { cat "$tmp/out"; fail "second unload message"; }
 if "$fsmonctl" rules --check --config "$conf" 2>/dev/null; then fail "--check after unload"; fi
+
+echo "# 10. exclude_unmonitored_sessions: never,task rules when on, none when off"
+task_rules() { auditctl -l | grep -e '^-a never,task' || true; }
+[ -z "$(task_rules)" ] || skip "someone else's never,task rules are loaded"
+printf '[monitor]\nusers = 1000-1999\n[kernel]\nexclude_unmonitored_sessions = yes\n' >"$conf.d/70-task.conf"
+"$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "load with task rules failed"; }
+task_rules >"$tmp/task"
+cat "$tmp/task"
+[ "$(wc -l <"$tmp/task")" -eq 2 ] || fail "expected 2 task rules"
+grep -Eq -- '^-a never,task -F auid<1000$' "$tmp/task" || fail "no task rule below the range"
+grep -Eq -- '^-a never,task -F auid!=(-1|unset) -F auid>=2000$' "$tmp/task" || fail "no task rule above the range"
+[ "$(wc -l < <(fsmon_rules))" -eq 4 ] || fail "the syscall rules are not all there beside the task rules"
+echo "  reload: no 'rule exists', no duplicate"
+"$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "reload with task rules failed"; }
+task_rules | cmp -s - "$tmp/task" || fail "reload changed the task rules"
+echo "  two ranges: the spans between and around them, the old rules gone"
+printf '[monitor]\nusers = 1500-1999 3000-\n[kernel]\nexclude_unmonitored_sessions = yes\n' >"$conf.d/70-task.conf"
+"$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "load with two ranges failed"; }
+task_rules >"$tmp/task2"
+cat "$tmp/task2"
+[ "$(wc -l <"$tmp/task2")" -eq 2 ] || fail "expected 2 task rules for two ranges"
+grep -Eq -- '^-a never,task -F auid<1500$' "$tmp/task2" || fail "no task rule below the ranges"
+grep -Eq -- '^-a never,task -F auid>=2000 -F auid<3000$' "$tmp/task2" || fail "no task rule between the ranges"
+echo "  off: none left"
+rm -f "$conf.d/70-task.conf"
+"$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "load without task rules failed"; }
+[ -z "$(task_rules)" ] || { task_rules; fail "task rules left after switching the option off"; }
+! grep -q 'never,task' "$rules" || fail "task rules still in the rules file"
+fsmon_rules | cmp -s - "$tmp/loaded" || fail "kernel rules not back after the task rules"
+echo "  --unload with task rules: none left"
+printf '[kernel]\nexclude_unmonitored_sessions = yes\n' >"$conf.d/70-task.conf"
+"$fsmonctl" rules --load --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "load with task rules failed"; }
+[ "$(task_rules)" = "-a never,task -F auid<1000" ] || { task_rules; fail "default range: not the one task rule"; }
+"$fsmonctl" rules --unload --config "$conf" 2>"$tmp/out" || { cat "$tmp/out"; fail "unload with task rules failed"; }
+[ -z "$(task_rules)" ] || { task_rules; fail "task rules left after --unload"; }
+rm -f "$conf.d/70-task.conf"
 
 etc_sum_after=$( (cd /etc/audit && find . -type f -print0 | sort -z | xargs -0 sha256sum) )
 [ "$etc_sum_before" = "$etc_sum_after" ] || fail "/etc/audit changed"

@@ -56,6 +56,37 @@ grep -q "deb-systemd-invoke \$_dh_action 'fsmon.service'" "$tmp/control/postinst
 grep -q "deb-systemd-invoke stop 'fsmon.service'" "$tmp/control/prerm" && ok "prerm stops fsmon.service" || fail "prerm: no stop"
 grep -q '70-fsmon.rules' "$tmp/control/postrm" && grep -q 'augenrules --load' "$tmp/control/postrm" \
         && ok "postrm removes and reloads the rules" || fail "postrm: rules not removed/reloaded"
+# postrm run for real, in a private mount namespace: tmpfs over /run (with
+# /run/systemd/system, a booted system), a temporary /etc/audit/rules.d, and
+# stubs that log their arguments for auditctl, augenrules and debhelper's
+# systemd tools (the host's kernel rules and systemd state stay untouched).
+# The opt-in's never,task rules, which carry no key, are deleted by their
+# exact text; then the file goes and the rules are reloaded.
+postrm_calls() {
+        local d=$tmp/postrm t
+        rm -rf "$d" && mkdir -p "$d/rules.d" "$d/bin"
+        cat >"$d/rules.d/70-fsmon.rules" <<'EOR'
+-D -k fsmon
+-a always,exit -F arch=b64 -S open -F auid!=unset -F auid>=1000 -k fsmon
+-a never,task -F auid<1000
+-a never,task -F auid!=unset -F auid>=2000
+EOR
+        for t in auditctl augenrules systemctl deb-systemd-helper deb-systemd-invoke; do
+                printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$t" "$d/calls" >"$d/bin/$t"
+                chmod 0755 "$d/bin/$t"
+        done
+        unshare --mount --propagation private sh -c \
+                'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && mount --bind "$1" /etc/audit/rules.d &&
+                 PATH="$2:$PATH" DPKG_ROOT= sh "$3" remove' _ "$d/rules.d" "$d/bin" "$1" >/dev/null 2>&1 || return 1
+        [ ! -e "$d/rules.d/70-fsmon.rules" ] || return 1
+        grep -E '^(auditctl|augenrules)' "$d/calls"
+}
+if [ -d /etc/audit/rules.d ] && command -v unshare >/dev/null; then
+        calls=$(postrm_calls "$tmp/control/postrm")
+        want=$(printf '%s\n' "auditctl -d never,task -F auid<1000" "auditctl -d never,task -F auid!=unset -F auid>=2000" "augenrules --load")
+        [ "$calls" = "$want" ] && ok "postrm deletes the task rules by exact text, removes the file, reloads" \
+                || fail "postrm: calls were [${calls//$'\n'/; }], want [${want//$'\n'/; }]"
+fi
 grep -q 'rm -rf "$DPKG_ROOT/var/lib/fsmon"' "$tmp/control/postrm" && ok "postrm purges /var/lib/fsmon" || fail "postrm: no purge"
 # The rendering is guarded (never over an existing file) and before the
 # service starts (#DEBHELPER#), so auditd has fsmon's rules from the next boot on.

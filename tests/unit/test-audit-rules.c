@@ -324,6 +324,56 @@ static void test_uid_ranges(void **state) {
         assert_true(strstr(lines[7], "arch=b32") && strstr(lines[7], " -F auid!=unset -k fsmon"));
 }
 
+/* The opt-in: one never,task rule per span of login uids outside every
+ * range (the unset login uid never in one), after the syscall rules; none by
+ * default. */
+static void test_session_exclusions(void **state) {
+        _cleanup_(config_freep) Config *c = NULL;
+        static char lines[16][8192];
+        char *text, **task;
+        size_t n;
+
+        assert_int_equal(config_new_default(&c), 0);
+        assert_false(c->exclude_unmonitored_sessions);
+        text = render(c);
+        assert_null(strstr(text, "never,task"));
+        free(text);
+
+        /* default users = 1000-: only the uids below */
+        c->exclude_unmonitored_sessions = true;
+        text = render(c);
+        n = rule_lines(text, lines, 16);
+        assert_int_equal(n, 5);
+        assert_string_equal(lines[4], "-a never,task -F auid<1000");
+        assert_int_equal(audit_rules_task_lines(text, &task), 0);
+        assert_string_equal(task[0], "-a never,task -F auid<1000");
+        assert_null(task[1]);
+        free(task[0]);
+        free(task);
+        free(text);
+
+        /* unsorted, overlapping, adjacent and closed ranges */
+        c->uid_ranges[0] = (UidRange) { 5000, 5999 };
+        c->uid_ranges[1] = (UidRange) { 1000, 1999 };
+        c->uid_ranges[2] = (UidRange) { 1500, 2999 };
+        c->uid_ranges[3] = (UidRange) { 3000, 3000 };
+        c->n_uid_ranges = 4;
+        text = render(c);
+        n = rule_lines(text, lines, 16);
+        assert_int_equal(n, 2 + 2 * 4 + 3);
+        assert_string_equal(lines[10], "-a never,task -F auid<1000");
+        assert_string_equal(lines[11], "-a never,task -F auid>=3001 -F auid<5000");
+        assert_string_equal(lines[12], "-a never,task -F auid!=unset -F auid>=6000");
+        free(text);
+
+        /* from 0 to the top: nobody is outside */
+        c->uid_ranges[0] = (UidRange) { 0, CONFIG_AUID_MAX };
+        c->n_uid_ranges = 1;
+        text = render(c);
+        assert_null(strstr(text, "never,task"));
+        free(text);
+}
+
 static void assert_render_refused(Config *c, const char *expected) {
         char *text = NULL, *error = NULL;
 
@@ -403,6 +453,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_unknown_machine),
                 cmocka_unit_test(test_actions),
                 cmocka_unit_test(test_uid_ranges),
+                cmocka_unit_test(test_session_exclusions),
                 cmocka_unit_test(test_injection),
         };
 

@@ -125,7 +125,8 @@ static const char full_config[] =
         "fsmond = /usr/libexec/fsmond\n"
         "[kernel]\n"
         "backlog_limit = 100000\n"
-        "backlog_wait_time = 0\n";
+        "backlog_wait_time = 0\n"
+        "exclude_unmonitored_sessions = yes\n";
 
 static void test_full(void **state) {
         _cleanup_(config_freep) Config *c = NULL;
@@ -177,6 +178,7 @@ static void test_full(void **state) {
         assert_string_equal(c->fsmond, "/usr/libexec/fsmond");
         assert_int_equal(c->backlog_limit, 100000);
         assert_int_equal(c->backlog_wait_time, 0);
+        assert_true(c->exclude_unmonitored_sessions);
 }
 
 static void test_dropins(void **state) {
@@ -251,6 +253,8 @@ static void test_bad(void **state) {
         assert_refused("[kernel]\nbacklog_limit = 0\n", "kernel.backlog_limit");
         assert_refused("[kernel]\nbacklog_wait_time = 60001\n", "kernel.backlog_wait_time");
         assert_refused("[kernel]\nbacklog_wait_time = 10 # no\n", "kernel.backlog_wait_time");
+        assert_refused("[kernel]\nexclude_unmonitored_sessions = maybe\n",
+                       "kernel.exclude_unmonitored_sessions: expected yes or no");
         assert_refused("[kernel]\nbacklog_limit = 100\n  200\n", "test.conf:3: kernel.backlog_limit: continuation line");
         /* Typos must not pass silently. */
         assert_refused("[monitor]\nexlude = /x\n", "test.conf:2: unknown key 'exlude' in [monitor]");
@@ -357,7 +361,7 @@ static void test_shipped_config(void **state) {
         fclose(in);
         fclose(out);
         /* Every key of every section is shown. */
-        assert_int_equal(n_uncommented, 23);
+        assert_int_equal(n_uncommented, 24);
         write_file("fsmon.conf", text, strlen(text));
         assert_int_equal(config_load(main_path(), &uncommented, &error), 0);
 
@@ -390,6 +394,7 @@ static void test_shipped_config(void **state) {
                 assert_string_equal(c->fsmond, d->fsmond);
                 assert_int_equal(c->backlog_limit, d->backlog_limit);
                 assert_int_equal(c->backlog_wait_time, d->backlog_wait_time);
+                assert_int_equal(c->exclude_unmonitored_sessions, d->exclude_unmonitored_sessions);
         }
 }
 
