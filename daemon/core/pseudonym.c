@@ -21,6 +21,7 @@ typedef struct CacheSlot {
 struct Pseudonymizer {
         unsigned char *key;     /* sodium_malloc'ed, locked */
         CacheSlot *cache;
+        PseudonymizerStats stats;
         char *scratch;
         size_t scratch_size;
 };
@@ -132,24 +133,39 @@ static const char *pseudonymize(Pseudonymizer *p, const char *path, size_t len, 
         return p->scratch;
 }
 
+PseudonymizerStats pseudonymizer_get_stats(const Pseudonymizer *p) {
+        PseudonymizerStats st = p->stats;
+
+        st.slots = CACHE_SLOTS;
+        return st;
+}
+
 const char *pseudonymizer_path(Pseudonymizer *p, const char *path, size_t len, size_t *ret_len) {
         CacheSlot *slot;
         const char *s;
         size_t n;
 
-        if (len > CACHE_MAX_PATH)
+        if (len > CACHE_MAX_PATH) {
+                p->stats.misses++;
                 return pseudonymize(p, path, len, ret_len);
+        }
 
         slot = &p->cache[hash_path(path, len) % CACHE_SLOTS];
         if (slot->plain && slot->plain_len == len && memcmp(slot->plain, path, len) == 0) {
+                p->stats.hits++;
                 *ret_len = slot->pseudo_len;
                 return slot->pseudo;
         }
+        p->stats.misses++;
 
         s = pseudonymize(p, path, len, &n);
         if (!s)
                 return NULL;
 
+        if (slot->plain) {
+                p->stats.entries--;
+                p->stats.bytes -= slot->plain_len + slot->pseudo_len + 1;
+        }
         free(slot->plain);
         free(slot->pseudo);
         slot->plain = memdup(path, len);
@@ -161,6 +177,8 @@ const char *pseudonymizer_path(Pseudonymizer *p, const char *path, size_t len, s
         } else {
                 slot->plain_len = len;
                 slot->pseudo_len = n;
+                p->stats.entries++;
+                p->stats.bytes += len + n + 1;
         }
         *ret_len = n;
         return s;

@@ -19,6 +19,16 @@
 
 typedef struct Pseudonymizer Pseudonymizer;
 
+/* The cache of pseudonymised paths: a fixed number of slots (direct-mapped,
+ * a path of at most 1024 bytes each), so at most slots x 2.4 KiB. */
+typedef struct PseudonymizerStats {
+        uint64_t hits, misses;
+        uint64_t entries, slots;
+        uint64_t bytes;                 /* of the cached paths, both forms */
+} PseudonymizerStats;
+
+PseudonymizerStats pseudonymizer_get_stats(const Pseudonymizer *p);
+
 /* The key is copied into locked memory (sodium_malloc). */
 int pseudonymizer_new(const uint8_t key[PSEUDONYM_KEY_SIZE], Pseudonymizer **ret);
 /* A random key, for one run of `fsmonctl decode`. */

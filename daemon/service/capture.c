@@ -536,6 +536,18 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                           "%" PRIu64 " held, %" PRIu64 " open, %" PRIu64 " processes, newest event %" PRIi64 " s old.",
                           ds.lines, ds.events, c->stats.actions, ds.held, ds.open, ts.processes,
                           ds.newest_sec > 0 ? (int64_t) wall.tv_sec - (int64_t) ds.newest_sec : (int64_t) -1);
+                /* What holds memory, each with its cap (see README, "Memory"). */
+                if (c->o.pseudonymizer) {
+                        PseudonymizerStats ps = pseudonymizer_get_stats(c->o.pseudonymizer);
+                        uint64_t lookups = ps.hits + ps.misses;
+                        log_debug("Caches: pseudonyms %" PRIu64 " of %" PRIu64 " slots, %" PRIu64 " KiB, hit rate %.1f%% "
+                                  "of %" PRIu64 "; processes %" PRIu64 " of %zu, %" PRIu64 " evicted, %" PRIu64
+                                  " open files; held events %" PRIu64 ".",
+                                  ps.entries, ps.slots, ps.bytes / 1024,
+                                  lookups > 0 ? 100.0 * (double) ps.hits / (double) lookups : 0.0, lookups,
+                                  ts.processes, c->o.tracker.max_processes ?: (size_t) TRACKER_MAX_PROCESSES_DEFAULT,
+                                  ts.evicted, ts.open_files, ds.held);
+                }
         }
 
         (void) sd_event_source_set_time(s, usec + TICK_USEC);

@@ -130,12 +130,41 @@ static void test_known_answer(void **state) {
         pseudonymizer_free(p);
 }
 
+static void test_cache_stats(void **state) {
+        /* The cache's figures (fsmond --debug): bounded by its slots, however
+         * many distinct paths pass. */
+        Pseudonymizer *p;
+        PseudonymizerStats st;
+        char path[64];
+
+        assert_int_equal(pseudonymizer_new(key1, &p), 0);
+        free(pseudo(p, "/a/b"));
+        free(pseudo(p, "/a/b"));
+        free(pseudo(p, "/a/b"));
+        st = pseudonymizer_get_stats(p);
+        assert_int_equal(st.hits, 2);
+        assert_int_equal(st.misses, 1);
+        assert_int_equal(st.entries, 1);
+        assert_true(st.bytes > 4 && st.bytes < 128);
+        for (int i = 0; i < 100000; i++) {
+                snprintf(path, sizeof(path), "/distinct/%d", i);
+                free(pseudo(p, path));
+        }
+        st = pseudonymizer_get_stats(p);
+        assert_int_equal(st.misses, 100001);
+        assert_true(st.entries <= st.slots);
+        assert_true(st.entries > st.slots / 2);
+        assert_true(st.bytes <= st.slots * (2 * 1024 + 1024));
+        pseudonymizer_free(p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_structure),
                 cmocka_unit_test(test_keys),
                 cmocka_unit_test(test_many_paths),
                 cmocka_unit_test(test_known_answer),
+                cmocka_unit_test(test_cache_stats),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
