@@ -41,6 +41,7 @@ struct AuditDecoder {
         char *partial;
         size_t n_partial;
         char *crlf_line;        /* a CRLF line, fed without its '\r' */
+        char *fast_line;        /* the fast path's copy of a SYSCALL line, split */
         bool discarding;        /* inside an overlong line: drop until '\n' */
 
         AuditLineFilter filter;
@@ -334,6 +335,67 @@ enum {
         SEEN_ARGS = 0xf << 3,
 };
 
+/* One field of a SYSCALL record (n and v as auparse gives them: the raw
+ * value, quotes and all); for parse_syscall_record() and the fast path. */
+static void syscall_field(AuditEvent *ev, const char *n, const char *v, unsigned *seen, bool *bad) {
+        uint64_t u = 0;
+
+        switch (n[0]) {
+        case 'a':
+                if (n[1] >= '0' && n[1] <= '3' && n[2] == 0) {
+                        *bad |= parse_u64(v, 16, &ev->a[n[1] - '0']) < 0;
+                        *seen |= 1u << (3 + n[1] - '0');
+                } else if (streq(n, "arch")) {
+                        *bad |= parse_u64(v, 16, &u) < 0 || u > UINT32_MAX;
+                        ev->arch = (uint32_t) u;
+                        *seen |= SEEN_ARCH;
+                } else if (streq(n, "auid"))
+                        *bad |= parse_u32(v, &ev->auid) < 0;
+                break;
+        case 's':
+                if (streq(n, "syscall")) {
+                        *bad |= parse_u64(v, 10, &u) < 0 || u > INT32_MAX;
+                        ev->syscall = (int) u;
+                        *seen |= SEEN_SYSCALL;
+                } else if (streq(n, "success"))
+                        ev->success = streq(v, "yes");
+                break;
+        case 'e':
+                if (streq(n, "exit")) {
+                        *bad |= parse_i64(v, &ev->exit) < 0;
+                        ev->has_exit = true;
+                } else if (streq(n, "exe"))
+                        ev->exe = v;
+                break;
+        case 'p':
+                if (streq(n, "pid")) {
+                        *bad |= parse_u32(v, &ev->pid) < 0;
+                        *seen |= SEEN_PID;
+                } else if (streq(n, "ppid"))
+                        *bad |= parse_u32(v, &ev->ppid) < 0;
+                break;
+        case 'u':
+                if (streq(n, "uid"))
+                        *bad |= parse_u32(v, &ev->uid) < 0;
+                break;
+        case 'c':
+                if (streq(n, "comm"))
+                        ev->comm = v;
+                break;
+        case 'k':
+                if (streq(n, "key"))
+                        ev->key = v;
+                break;
+        }
+}
+
+static bool syscall_fields_ok(unsigned seen, bool bad) {
+        if ((seen & (SEEN_ARCH | SEEN_SYSCALL | SEEN_PID)) != (SEEN_ARCH | SEEN_SYSCALL | SEEN_PID))
+                return false;
+        /* Every syscall record carries a0..a3. */
+        return !bad && (seen & SEEN_ARGS) == SEEN_ARGS;
+}
+
 static bool parse_syscall_record(auparse_state_t *au, AuditEvent *ev) {
         unsigned seen = 0;
         bool bad = false;
@@ -342,66 +404,12 @@ static bool parse_syscall_record(auparse_state_t *au, AuditEvent *ev) {
                 return false;
         do {
                 const char *n = auparse_get_field_name(au), *v = auparse_get_field_str(au);
-                uint64_t u = 0;
 
-                if (!n || !v)
-                        continue;
-
-                switch (n[0]) {
-                case 'a':
-                        if (n[1] >= '0' && n[1] <= '3' && n[2] == 0) {
-                                bad |= parse_u64(v, 16, &ev->a[n[1] - '0']) < 0;
-                                seen |= 1u << (3 + n[1] - '0');
-                        } else if (streq(n, "arch")) {
-                                bad |= parse_u64(v, 16, &u) < 0 || u > UINT32_MAX;
-                                ev->arch = (uint32_t) u;
-                                seen |= SEEN_ARCH;
-                        } else if (streq(n, "auid"))
-                                bad |= parse_u32(v, &ev->auid) < 0;
-                        break;
-                case 's':
-                        if (streq(n, "syscall")) {
-                                bad |= parse_u64(v, 10, &u) < 0 || u > INT32_MAX;
-                                ev->syscall = (int) u;
-                                seen |= SEEN_SYSCALL;
-                        } else if (streq(n, "success"))
-                                ev->success = streq(v, "yes");
-                        break;
-                case 'e':
-                        if (streq(n, "exit")) {
-                                bad |= parse_i64(v, &ev->exit) < 0;
-                                ev->has_exit = true;
-                        } else if (streq(n, "exe"))
-                                ev->exe = v;
-                        break;
-                case 'p':
-                        if (streq(n, "pid")) {
-                                bad |= parse_u32(v, &ev->pid) < 0;
-                                seen |= SEEN_PID;
-                        } else if (streq(n, "ppid"))
-                                bad |= parse_u32(v, &ev->ppid) < 0;
-                        break;
-                case 'u':
-                        if (streq(n, "uid"))
-                                bad |= parse_u32(v, &ev->uid) < 0;
-                        break;
-                case 'c':
-                        if (streq(n, "comm"))
-                                ev->comm = v;
-                        break;
-                case 'k':
-                        if (streq(n, "key"))
-                                ev->key = v;
-                        break;
-                }
+                if (n && v)
+                        syscall_field(ev, n, v, &seen, &bad);
         } while (auparse_next_field(au) > 0);
 
-        if ((seen & (SEEN_ARCH | SEEN_SYSCALL | SEEN_PID)) != (SEEN_ARCH | SEEN_SYSCALL | SEEN_PID))
-                bad = true;
-        /* Every syscall record carries a0..a3. */
-        if ((seen & SEEN_ARGS) != SEEN_ARGS)
-                bad = true;
-        return !bad;
+        return syscall_fields_ok(seen, bad);
 }
 
 static bool parse_mmap_record(auparse_state_t *au, AuditEvent *ev) {
@@ -741,6 +749,7 @@ AuditDecoder *audit_decoder_free(AuditDecoder *d) {
         }
         free(d->partial);
         free(d->crlf_line);
+        free(d->fast_line);
         for (size_t i = 0; i < d->n_held; i++)
                 free(d->held[i]);
         free(d->held);
@@ -765,6 +774,83 @@ static int feed_eoe(AuditDecoder *d, const char *p, const LineInfo *info) {
         line[n++] = ' ';
         line[n++] = '\n';
         return auparse_feed(d->au, line, n) < 0 ? -EIO : 0;
+}
+
+static bool open_has(const AuditDecoder *d, uint64_t serial) {
+        size_t i;
+
+        if (d->n_open == 0)
+                return false;
+        i = open_lower_bound(d, serial);
+        return i < d->open_head + d->n_open && d->open[i].serial == serial;
+}
+
+/* The fast path, for most events of a syscall log or stream: a SYSCALL line
+ * (p, n bytes, checked as info) whose next line (at next, before end) is
+ * its event's end (the kernel's EOE, or PROCTITLE in auditd's logs) is a
+ * whole event: decoded here, without auparse, which splits, stores and
+ * groups every record at about ten times the cost. Fields are taken as
+ * auparse would (split at spaces, name before the first '=', the raw value;
+ * ENRICHED's interpretations after 0x1d left out). Returns the end of the
+ * event's last line, or NULL when the slow path must take it (another record
+ * of the serial was seen, a node= prefix, a CR, the next line is not its end
+ * or not in this buffer). */
+static const char *fast_event(AuditDecoder *d, const char *p, size_t n, const LineInfo *info,
+                              const char *next, const char *end) {
+        const char *nl, *e;
+        LineInfo ni;
+        AuditEvent ev = {};
+        unsigned seen = 0;
+        bool bad = false;
+        char *q, *qe;
+
+        if (next >= end || info->type_off != 0 || open_has(d, info->serial))
+                return NULL;
+        nl = memchr(next, '\n', end - next);
+        if (!nl || nl == next || nl[-1] == '\r' || (size_t) (nl - next) > AUDIT_LINE_MAX)
+                return NULL;
+        if (!line_check(next, nl - next, &ni) || (ni.use != LINE_END && ni.use != LINE_AS_EOE) ||
+            ni.type_off != 0 || ni.serial != info->serial || ni.sec != info->sec || ni.msec != info->msec)
+                return NULL;
+        if (!d->fast_line && !(d->fast_line = malloc(AUDIT_LINE_MAX + 1)))
+                return NULL;
+
+        e = p + n;
+        if (info->enriched)
+                e = memchr(p + info->hdr_end, 0x1d, e - (p + info->hdr_end)) ?: e;
+        memcpy(d->fast_line, p + info->hdr_end, e - (p + info->hdr_end));
+        q = d->fast_line;
+        qe = q + (e - (p + info->hdr_end));
+        *qe = 0;
+        while (q < qe) {
+                char *t, *te, *eq;
+
+                while (q < qe && *q == ' ')
+                        q++;
+                if (q == qe)
+                        break;
+                t = q;
+                te = memchr(q, ' ', qe - q) ?: qe;
+                *te = 0;
+                eq = memchr(t, '=', te - t);
+                if (eq && eq > t) {
+                        *eq = 0;
+                        syscall_field(&ev, t, eq + 1, &seen, &bad);
+                }
+                q = te + 1;
+        }
+
+        ev.sec = info->sec;
+        ev.msec = info->msec;
+        ev.serial = info->serial;
+        ev.has_syscall = true;
+        ev.malformed = !syscall_fields_ok(seen, bad);
+        d->stats.lines++;       /* the end line */
+        d->stats.events++;
+        if (ev.malformed)
+                d->stats.malformed_events++;
+        event_complete(d, &ev);
+        return nl + 1;
 }
 
 static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
@@ -794,6 +880,24 @@ static int feed_lines(AuditDecoder *d, const char *data, size_t size) {
                 } else if (info.use == LINE_DROP || info.use == LINE_AS_EOE) {
                         skip = true;
                         eoe = info.use == LINE_AS_EOE;
+                }
+                /* (Its end line has the same time stamp and serial: the
+                 * filter, which passed this line, passes it too.) */
+                if (!skip && !cr && info.use == LINE_SYSCALL) {
+                        const char *after;
+
+                        /* What auparse was fed so far comes first, and
+                         * hands over its last complete event. */
+                        if (p > run && (auparse_feed(d->au, run, p - run) < 0 || auparse_feed(d->au, "", 0) < 0))
+                                return -EIO;
+                        run = p;
+                        after = fast_event(d, p, n, &info, nl + 1, end);
+                        if (after) {
+                                if (info.sec > d->stats.newest_sec)
+                                        d->stats.newest_sec = info.sec;
+                                run = p = after;
+                                continue;
+                        }
                 }
                 /* An end of event never opens a serial: its event is open
                  * already, or was completed before it came (auparse then

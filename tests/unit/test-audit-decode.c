@@ -107,6 +107,47 @@ static void test_one_event(void **state) {
         audit_decoder_free(d);
 }
 
+static void test_fast_and_slow_paths_agree(void **state) {
+        /* A SYSCALL line followed by its EOE (or PROCTITLE) is decoded
+         * without auparse; with a CWD record between, auparse decodes it.
+         * Both must give the same event; events of both kinds in one feed
+         * come in serial order, none left held. */
+        AuditDecoder *d = decoder();
+        const char *log =
+                SYSCALL(20, 200, 7) CWD(20) EOE(20)
+                SYSCALL(21, 200, 7) EOE(21)
+                SYSCALL(22, 200, 7)
+                "type=PROCTITLE msg=audit(1795265019.753:22): proctitle=626173680000\n"
+                SYSCALL(23, 201, 8) CWD(23) PATH(23) EOE(23)
+                SYSCALL(24, 201, 8) "type=EOE msg=audit(1795265019.753:99): \n" EOE(24);
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_get_stats(d).held, 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        assert_int_equal(n_seen, 5);
+        for (size_t i = 0; i < n_seen; i++) {
+                assert_int_equal(seen[i].serial, 20 + i);
+                assert_false(seen[i].malformed);
+                assert_true(seen[i].has_syscall);
+                assert_int_equal(seen[i].syscall, 257);
+                assert_int_equal(seen[i].pid, i < 3 ? 200 : 201);
+                assert_int_equal(seen[i].exit, i < 3 ? 7 : 8);
+                assert_int_equal(seen[i].a0, 0xffffff9c);
+                assert_int_equal(seen[i].ppid, 1);
+                assert_int_equal(seen[i].auid, 1000);
+                assert_int_equal(seen[i].uid, 1000);
+                assert_true(seen[i].success);
+                assert_string_equal(seen[i].comm, "\"bash\"");
+                assert_string_equal(seen[i].exe, "\"/usr/bin/bash\"");
+                assert_string_equal(seen[i].key, "\"fsmon\"");
+        }
+        assert_string_equal(seen[0].cwd, "/tmp/x");
+        assert_string_equal(seen[1].cwd, "");
+        assert_int_equal(seen[3].n_paths, 1);
+        assert_int_equal(audit_decoder_get_stats(d).events, 5);
+        audit_decoder_free(d);
+}
+
 static void test_unused_fields_cut(void **state) {
         /* Fields in another order, the unused ones between, after and with
          * names that begin like used ones: the used ones are all read. */
@@ -469,6 +510,7 @@ int main(void) {
                 cmocka_unit_test(test_one_event),
                 cmocka_unit_test(test_enriched),
                 cmocka_unit_test(test_unused_fields_cut),
+                cmocka_unit_test(test_fast_and_slow_paths_agree),
                 cmocka_unit_test(test_split_reads),
                 cmocka_unit_test(test_interleaved_and_no_eoe),
                 cmocka_unit_test(test_serial_order),
