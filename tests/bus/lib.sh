@@ -21,9 +21,8 @@ getent passwd polkitd >/dev/null || skip "no polkitd user"
 python=/usr/bin/python3
 [ -x "$python" ] || python=$(command -v python3)
 
-fails=0
-pass() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# shellcheck source=tests/lib/common.sh
+. "$src/tests/lib/common.sh"
 
 tmp=$(mktemp -d /tmp/fsmon-bus-test.XXXXXX)
 chmod 755 "$tmp"       # the test users reach the bus socket in here
@@ -139,11 +138,6 @@ audit_log_dir = $tmp/state/audit
 augenrules = /bin/false
 EOF
 
-wait_for() { # SECONDS CMD...: retries CMD every 0.1 s
-        local n=$(($1 * 10)); shift
-        for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-        return 1
-}
 has_name() { busctl --timeout=2 status "$1" >/dev/null 2>&1; }
 
 start_dbus() {

@@ -66,7 +66,8 @@ out=$(as "$member" busctl call org.fsmon1 /org/fsmon1 org.fsmon1.Manager Upload 
 as "$member" busctl call --timeout=20 org.fsmon1 /org/fsmon1 org.fsmon1.Manager Upload s right-password \
         >"$tmp/first.out" 2>&1 &
 first=$!
-sleep 0.4
+upload_running() { [ "$(status_value UploadRunning)" = True ]; }
+wait_for 10 upload_running
 expect_error "a second upload while one runs: Busy" org.fsmon1.Error.Busy root Upload string:right-password
 wait "$first"; rc=$?
 [ $rc = 0 ] && [ "$(cat "$tmp/first.out")" = "ut 3 1048576" ] && pass "the first upload finished: $(cat "$tmp/first.out")" ||

@@ -17,11 +17,8 @@ mount -t tmpfs -o size=4m,mode=0700 fsmon-live-degraded "$dir/state" ||
         { echo "cannot mount a tmpfs (not allowed here?)"; exit 77; }
 trap 'live_cleanup; umount "$dir/state" 2>/dev/null; rm -rf "${live_tmp[@]}"' EXIT
 
-wait_for() { # SECONDS CMD...: retries CMD every 0.1 s
-        local n=$(($1 * 10)); shift
-        for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-        return 1
-}
+# shellcheck source=tests/lib/common.sh
+. "$src/tests/lib/common.sh"
 logged() { grep -qF "$1" "$dir/fsmond.log"; }
 logged_twice() { [ "$(grep -cF "$1" "$dir/fsmond.log")" -ge 2 ]; }
 burst() { ( echo "$auid" >/proc/self/loginuid && exec "$burst" "$work" "$1" ) >/dev/null; }

@@ -11,14 +11,8 @@ command -v capsh >/dev/null || { echo "needs capsh (libcap2-bin)"; exit 77; }
 tmp=$(mktemp -d /tmp/fsmon-no-load-rules.XXXXXX) || exit 1
 pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail=0
-pass() { echo "ok: $*"; }
-failed() { echo "FAIL: $*"; fail=1; }
-wait_for() { # SECONDS CMD...: retries CMD every 0.1 s
-        local n=$(($1 * 10)); shift
-        for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-        return 1
-}
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 mkdir -m 0700 "$tmp/state"
 # users: a uid range nobody uses, so fsmon's rules for it are in no kernel.
@@ -47,7 +41,7 @@ if grep -q "audit rules are not all in the kernel: 0 of [1-9][0-9]* found" "$tmp
    grep -q "State: degraded" "$tmp/missing.log"; then
         pass "rules missing: $(grep -o "not all in the kernel.*" "$tmp/missing.log")"
 else
-        failed "rules missing"; cat "$tmp/missing.log"
+        fail "rules missing"; cat "$tmp/missing.log"
 fi
 
 # capsh -- runs bash: -c execs the command that follows, with the capability
@@ -57,6 +51,6 @@ if grep -q "Cannot read the kernel's audit rule list.*Operation not permitted" "
    ! grep -q "not all in the kernel" "$tmp/eperm.log" && grep -q "State: degraded" "$tmp/eperm.log"; then
         pass "list unreadable: $(grep -o "Cannot read the kernel's audit rule list.*" "$tmp/eperm.log")"
 else
-        failed "list unreadable (EPERM)"; cat "$tmp/eperm.log"
+        fail "list unreadable (EPERM)"; cat "$tmp/eperm.log"
 fi
-exit "$fail"
+[ "$fails" = 0 ]

@@ -20,9 +20,9 @@ trap up_cleanup EXIT
 up_setup || { echo "FAIL: setup"; exit 1; }
 up_sshd_start || { echo "FAIL: sshd"; exit 1; }
 
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+fails=0
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 # Segment-like files: spool names, random (incompressible) content, sizes
 # around chunk boundaries, one empty.
@@ -440,9 +440,9 @@ else
         echo "note: no /etc/pam.d/sshd, keyboard-interactive case not run"
 fi
 
-if [ $failures -gt 0 ]; then
+if [ $fails -gt 0 ]; then
         echo "--- sshd log (tail)"; tail -30 "$UP_DIR/sshd.log"
-        echo "$failures failure(s)"
+        echo "$fails failure(s)"
         exit 1
 fi
 echo "all upload cases passed"
