@@ -4,18 +4,16 @@
 # acted (tests/compare-actions.py), also for descriptors opened before
 # fsmond started; then kill -9 in the middle of a burst and a restart: what
 # was spooled equals the events' actions, with no gap and no duplicate.
-#   test-live.sh FSMOND FSMONCTL SOURCE_ROOT
+#   test-live.sh FSMOND FSMONCTL SOURCE_ROOT WORKLOAD
 set -uo pipefail
-fsmond=$1 fsmonctl=$2 src=$3
-
-command -v cc >/dev/null || { echo "needs cc"; exit 77; }
+fsmond=$1 fsmonctl=$2 src=$3 workload=$4
 
 # shellcheck source=tests/live/lib.sh
 . "$src/tests/live/lib.sh"
 # Root, auditd, the audit lock, $dir, $auid, the config, auditd, the rules.
 live_begin 3000000 "$fsmond" "$fsmonctl" || exit $?
 
-cc -O1 -pthread -o "$dir/workload" "$src/tests/workload/workload.c" || exit 1
+cp "$workload" "$dir/workload" || exit 1
 work=/tmp/fsmon-live-wd.$$
 rm -rf "$work"; mkdir -p "$work"; cp "$dir/workload" "$work/helper-prog"
 live_tmp+=("$work")
