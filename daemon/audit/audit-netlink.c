@@ -57,23 +57,19 @@ int audit_netlink_open(AuditNetlink **ret) {
                 .nl_family = AF_NETLINK,
                 .nl_groups = 1U << (AUDIT_NLGRP_READLOG - 1),
         };
+        _cleanup_(audit_netlink_freep) AuditNetlink *n = NULL;
         int size = RCVBUF_SIZE;
-        AuditNetlink *n;
 
         n = calloc(1, sizeof(*n));
         if (!n)
                 return -ENOMEM;
+        n->fd = -EBADF;
         n->msg = malloc((size_t) RECV_SIZE * RECV_BATCH);
-        if (!n->msg) {
-                free(n);
+        if (!n->msg)
                 return -ENOMEM;
-        }
         n->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_AUDIT);
-        if (n->fd < 0) {
-                int r = -errno;
-                audit_netlink_free(n);
-                return r;
-        }
+        if (n->fd < 0)
+                return -errno;
         if (setsockopt(n->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0) {
                 socklen_t l = sizeof(size);
 
@@ -85,16 +81,13 @@ int audit_netlink_open(AuditNetlink **ret) {
                 n->rcvbuf = RCVBUF_SIZE;
         /* Only a saving: append_record() drops the same records. */
         (void) attach_filter(n->fd);
-        if (bind(n->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = -errno;         /* EPERM without CAP_AUDIT_READ */
-                audit_netlink_free(n);
-                return r;
-        }
+        if (bind(n->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;          /* EPERM without CAP_AUDIT_READ */
         for (unsigned i = 0; i < RECV_BATCH; i++) {
                 n->iov[i] = (struct iovec) { .iov_base = n->msg + (size_t) i * RECV_SIZE, .iov_len = RECV_SIZE };
                 n->mmsg[i].msg_hdr = (struct msghdr) { .msg_iov = &n->iov[i], .msg_iovlen = 1 };
         }
-        *ret = n;
+        *ret = TAKE_PTR(n);
         return 0;
 }
 

@@ -27,7 +27,7 @@ struct Pseudonymizer {
 };
 
 int pseudonymizer_new(const uint8_t key[PSEUDONYM_KEY_SIZE], Pseudonymizer **ret) {
-        Pseudonymizer *p;
+        _cleanup_(pseudonymizer_freep) Pseudonymizer *p = NULL;
 
         if (sodium_init() < 0)
                 return -EIO;
@@ -37,13 +37,11 @@ int pseudonymizer_new(const uint8_t key[PSEUDONYM_KEY_SIZE], Pseudonymizer **ret
                 return -ENOMEM;
         p->key = sodium_malloc(PSEUDONYM_KEY_SIZE);
         p->cache = calloc(CACHE_SLOTS, sizeof(CacheSlot));
-        if (!p->key || !p->cache) {
-                pseudonymizer_free(p);
+        if (!p->key || !p->cache)
                 return -ENOMEM;
-        }
         memcpy(p->key, key, PSEUDONYM_KEY_SIZE);
         (void) sodium_mprotect_readonly(p->key);
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 

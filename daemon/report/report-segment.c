@@ -56,7 +56,7 @@ struct ReportSegmentReader {
 };
 
 int report_segment_reader_new(ReportSegmentReader **ret) {
-        ReportSegmentReader *r;
+        _cleanup_(report_segment_reader_freep) ReportSegmentReader *r = NULL;
 
         if (sodium_init() < 0)
                 return -EIO;
@@ -67,11 +67,9 @@ int report_segment_reader_new(ReportSegmentReader **ret) {
         r->buf = malloc(r->size);
         r->in = malloc(CHUNK);
         r->dctx = ZSTD_createDCtx();
-        if (!r->buf || !r->in || !r->dctx) {
-                report_segment_reader_free(r);
+        if (!r->buf || !r->in || !r->dctx)
                 return -ENOMEM;
-        }
-        *ret = r;
+        *ret = TAKE_PTR(r);
         return 0;
 }
 
