@@ -462,7 +462,8 @@ static int decide_host(Verify *v, GroupHost *g) {
         uint32_t max_order = 0;
         int r;
 
-        qsort(g->segs, g->n_segs, sizeof(Seg), cmp_seg);
+        if (g->n_segs > 1)
+                qsort(g->segs, g->n_segs, sizeof(Seg), cmp_seg);
         for (size_t i = 0; i < g->n_segs; i++)
                 max_order = MAX(max_order, g->segs[i].order + 1);
         kept = calloc(MAX(max_order, 1U), sizeof(bool));
