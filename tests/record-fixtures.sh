@@ -8,6 +8,11 @@
 #
 #   sudo tests/record-fixtures.sh        (root; needs auditd, gcc, gcc-multilib)
 #
+# On arm64 (run by tests/system/vm-test.sh in its arm64 VM, with
+# FSMON_WORKLOAD64 a workload cross-built for arm64 and FSMON_FIXTURE_OUT the
+# output directory): the 64-bit RAW run only, named workload-aarch64-raw,
+# with aarch64's names for the calls (no open, creat, dup2, fork there).
+#
 # Kernel audit state is shared: everything runs under /tmp/fsmon-audit.lock;
 # only this script's rules (key below) are added and removed, only the auditd
 # it started is stopped (by PID), and the enabled flag and backlog limit are
@@ -23,7 +28,8 @@ if [ -z "${FSMON_FIXTURE_LOCKED:-}" ]; then
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$top/tests/fixtures
+out=${FSMON_FIXTURE_OUT:-$top/tests/fixtures}
+machine=$(uname -m)
 key=fsmon-fixture-rec
 auid=2718281
 # Fixed, so that the tests know it; kept free of symlinks (the kernel's CWD
@@ -37,6 +43,14 @@ rules=(
         "-F arch=b64 -F auid=$auid -S $b64_syscalls -k $key"
         "-F arch=b32 -F auid=$auid -S $b32_syscalls -k $key"
 )
+exit_nr64=231
+if [ "$machine" = aarch64 ]; then
+        # aarch64 has no open, creat, dup2, fork, vfork, rename, unlink, rmdir,
+        # mkdir; libaudit calls getdents64 "getdents" there.
+        b64_syscalls=openat,openat2,read,write,pread,pwrite,readv,writev,preadv,pwritev,lseek,close,close_range,dup,dup3,fcntl,clone,clone3,execve,execveat,getdents,exit_group,copy_file_range,sendfile,splice,mmap,renameat,renameat2,unlinkat,mkdirat,truncate,ftruncate
+        rules=("-F arch=b64 -F auid=$auid -S $b64_syscalls -k $key")
+        exit_nr64=94
+fi
 
 status_field() {
         auditctl -s | awk -v f="$1" '$1 == f { print $2 }'
@@ -74,11 +88,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building the workload"
-gcc -m64 -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
-        -o "$tmp/workload64" "$top/tests/workload/workload.c"
-gcc -m32 -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
-        -o "$tmp/workload32" "$top/tests/workload/workload.c"
+if [ -n "${FSMON_WORKLOAD64:-}" ]; then
+        install -m 0755 "$FSMON_WORKLOAD64" "$tmp/workload64"
+else
+        echo "== building the workload"
+        gcc -m64 -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
+                -o "$tmp/workload64" "$top/tests/workload/workload.c"
+        gcc -m32 -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
+                -o "$tmp/workload32" "$top/tests/workload/workload.c"
+fi
 
 [ "$orig_enabled" = 0 ] && auditctl -e 1 >/dev/null
 # The kernel makes audited processes wait when the backlog is full; a larger
@@ -151,13 +169,20 @@ EOF
         # resolves by accident.
         (cd / && echo "$auid" >/proc/self/loginuid && exec "$tmp/workload$bits" "$workdir" "$expected" $option) </dev/null
 
-        pid=$(head -n1 "$expected" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["pid"])')
-        # Wait until the kernel queue is drained, then let auditd write.
+        pid=$(head -n1 "$expected" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+        exit_nr=$([ "$bits" = 64 ] && echo $exit_nr64 || echo 252)
+        # Wait until the kernel queue is drained, then until auditd has
+        # written the workload's last event (on a slow machine, TCG, that
+        # takes more than the second that is enough here).
         for i in $(seq 100); do
                 [ "$(status_field backlog)" = 0 ] && break
                 sleep 0.1
         done
         sleep 1
+        for i in $(seq 60); do
+                grep -aqE "^type=SYSCALL .* syscall=$exit_nr .* pid=$pid .*key=\"$key\"" "$logdir/audit.log" && break
+                sleep 0.5
+        done
 
         for r in "${rules[@]}"; do
                 # shellcheck disable=SC2086
@@ -168,7 +193,6 @@ EOF
         wait "$auditd_pid" || true
         auditd_pid=
 
-        exit_nr=$([ "$bits" = 64 ] && echo 231 || echo 252)
         if ! grep -aqE "^type=SYSCALL .* syscall=$exit_nr .* pid=$pid .*key=\"$key\"" "$logdir/audit.log"; then
                 echo "record-fixtures.sh: $name: the workload's exit_group is not in the log" >&2
                 exit 1
@@ -217,6 +241,19 @@ PY
 }
 
 mkdir -p "$out"
+if [ "$machine" = aarch64 ]; then
+        record workload-aarch64-raw 64 RAW
+        lost_after=$(status_field lost)
+        [ "$lost_after" = "$lost_before" ] || { echo "record-fixtures.sh: the kernel lost records" >&2; exit 1; }
+        {
+                echo "Recorded: $(date -u '+%Y-%m-%d %H:%M UTC')"
+                echo "Kernel:   $(uname -srm)"
+                echo "auditd:   $(auditctl -v | sed 's/auditctl version //')"
+                echo "libc:     $(ldd --version | head -n1)"
+        } >"$out/workload-aarch64-raw.recorded"
+        echo "== fixtures written to $out"
+        exit 0
+fi
 record workload-raw 64 RAW
 record workload-enriched 64 ENRICHED
 record workload32-raw 32 RAW
@@ -245,6 +282,9 @@ tests/record-fixtures.sh (do not edit by hand; run it again as root).
   workload-lifecycle-raw: x86_64, only children (clone3, clone with
   CLONE_FILES) whose whole lives are logged before their parent's clone
   event, and an orphan whose parent was killed (workload --lifecycle)
+  workload-aarch64-raw: the same workload on arm64, recorded on the kernel of
+  the arm64 VM of tests/system/vm-test.sh (FSMON_VM_ARCH=arm64,
+  FSMON_FIXTURE_SAVE=DIR keeps it); where and when: workload-aarch64-raw.recorded
 
 Working directory of the workload: $workdir
 Compared by tests/compare-actions.py (see README.md, "Test fixtures").

@@ -158,4 +158,24 @@ gw=$(jq -c -s --argjson p "$w" --arg P "$path" '[.[] | select(.pid == $p and .op
 left=$(records "$spool"/seg-*.jsonl* | jq -s --argjson p "$w" '[.[] | select(.pid == $p)] | length')
 [ "$left" = 0 ] && ok "uploaded segments left the local spool" || fail "$left workload records still in closed local segments"
 
+
+# Fixtures from this kernel (vm-test.sh puts the recorder and a workload
+# built for this machine here when it wants them): the RAW log of a private
+# auditd and the workload's own expectations, read back from the image and
+# decoded on the host. fsmon's auditd and fsmond are stopped and fsmon's rules
+# removed first: the recorder starts its own auditd, and the first matching
+# rule decides the key, fsmon's would take the workload's events.
+if [ -x /root/record/workload ]; then
+        say "recording fixtures ($(uname -m))"
+        systemctl stop fsmon.service auditd.service
+        auditctl -D -k fsmon >/dev/null
+        if FSMON_WORKLOAD64=/root/record/workload FSMON_FIXTURE_OUT=/root/fixtures \
+           timeout 600 bash /root/record/record-fixtures.sh >/root/record/record.log 2>&1; then
+                ok "fixtures recorded: $(ls /root/fixtures | tr '\n' ' ')"
+        else
+                fail "record-fixtures.sh: $(tail -n 3 /root/record/record.log | tr '\n' ' ')"
+                mkdir -p /root/fixtures && cp /root/record/record.log /root/fixtures/
+        fi
+fi
+
 finish

@@ -61,6 +61,23 @@ mount -t overlay overlay -o "lowerdir=$root,upperdir=$tmp/upper,workdir=$tmp/wor
         || cp -a "$root/." "$tree/"
 cp "$deb" "$tree/root/fsmon.deb"
 cp "$here/vm-inner.sh" "$tree/root/vm-inner.sh"
+# A foreign machine records fixtures on its real kernel too (vm-inner.sh):
+# the workload cross-built in the build root, the recorder as it is.
+record=
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+        record=1
+        phase "build the workload ($arch)"
+        mkdir -p "$tmp/wl" "$tree/root/record"
+        cp "$FSMON_SRC/tests/workload/workload.c" "$tmp/wl/"
+        broot=$("$here/mkcross.sh" "$arch") || { echo "FAIL: mkcross.sh"; exit 1; }
+        gnu=$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_TYPE 2>/dev/null)
+        systemd-nspawn --register=no --keep-unit --quiet --private-network -D "$broot" --bind="$tmp/wl:/wl" \
+                "$gnu-gcc" -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
+                -o /wl/workload /wl/workload.c </dev/null >"$tmp/wl/build.log" 2>&1 ||
+                { cat "$tmp/wl/build.log"; echo "FAIL: building the workload for $arch"; exit 1; }
+        install -m 0755 "$tmp/wl/workload" "$tree/root/record/workload"
+        install -m 0755 "$FSMON_SRC/tests/record-fixtures.sh" "$tree/root/record/record-fixtures.sh"
+fi
 printf 'UPLOAD_PW=%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$tree/root/vm-test.env"
 chmod 600 "$tree/root/vm-test.env"
 cat >"$tree/etc/systemd/system/fsmon-vmtest.service" <<'UNIT'
@@ -185,4 +202,25 @@ fi
 n=${done_line##* }
 phase "done"
 [ "$n" = 0 ] || { echo "$n check(s) failed in the VM"; postmortem; exit 1; }
+# The fixtures recorded on the VM's kernel, decoded here exactly: the actions
+# the workload says it performed (compare-actions.py). FSMON_FIXTURE_SAVE=DIR
+# keeps them (tests/fixtures/ takes them as they are).
+if [ -n "$record" ]; then
+        debugfs -R "rdump /root/fixtures $tmp" "$tmp/disk.raw" >/dev/null 2>&1
+        fsmonctl=${FSMONCTL:-$(command -v fsmonctl)}
+        fx=$tmp/fixtures/workload-aarch64-raw
+        [ -s "$fx.log" ] && [ -s "$fx.expected.jsonl" ] || { echo "FAIL: no fixtures in the image"; exit 1; }
+        if [ -n "$fsmonctl" ]; then
+                "$fsmonctl" decode --plain "$fx.log" >"$tmp/decoded.jsonl" &&
+                python3 "$FSMON_SRC/tests/compare-actions.py" "$fx.expected.jsonl" "$tmp/decoded.jsonl" /tmp/fsmon-fixture-wd/tree ||
+                        { echo "FAIL: the $arch fixture decoded here differs from what the workload did"; exit 1; }
+                echo "ok: the $arch kernel's RAW log decoded here: the workload's actions"
+        else
+                echo "note: no fsmonctl (FSMONCTL) to decode the $arch fixture with"
+        fi
+        if [ -n "${FSMON_FIXTURE_SAVE:-}" ]; then
+                mkdir -p "$FSMON_FIXTURE_SAVE" && cp "$tmp"/fixtures/* "$FSMON_FIXTURE_SAVE"/
+                echo "fixtures saved in $FSMON_FIXTURE_SAVE"
+        fi
+fi
 echo "all checks passed"
