@@ -82,6 +82,10 @@ int ledger_new(const LedgerOptions *o, LedgerSink sink, void *userdata, Ledger *
         r = audit_decoder_new(on_event, l, &l->decoder);
         if (r < 0)
                 return r;
+        if (o->line_filter)
+                audit_decoder_set_filter(l->decoder, o->line_filter, o->line_filter_userdata);
+        if (o->fd_resolver)
+                tracker_set_fd_resolver(l->tracker, o->fd_resolver, o->fd_resolver_userdata);
 
         *ret = TAKE_PTR(l);
         return 0;

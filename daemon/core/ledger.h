@@ -30,6 +30,12 @@ typedef struct LedgerOptions {
         Pseudonymizer *pseudonymizer;   /* borrowed; NULL: plain paths */
         const char *audit_key;          /* only syscall events with this audit key; NULL: all */
         LedgerEventHook event_hook;     /* NULL: none */
+        /* What an edge adds, given here rather than set on the decoder and
+         * tracker behind the ledger's back: */
+        AuditLineFilter line_filter;    /* which lines are decoded (true); NULL: all */
+        void *line_filter_userdata;
+        TrackerFdResolver fd_resolver;  /* descriptors never seen opened (fsmond: /proc); NULL: none */
+        void *fd_resolver_userdata;
 } LedgerOptions;
 
 int ledger_new(const LedgerOptions *o, LedgerSink sink, void *userdata, Ledger **ret);

@@ -623,18 +623,20 @@ int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
         if (r < 0)
                 return r;
 
+        c->resolver = (ProcFdResolver) { .proc_root = "/proc" };
         lo = (LedgerOptions) {
                 .tracker = o->tracker,
                 .pseudonymizer = o->pseudonymizer,
                 .audit_key = c->audit_key,
                 .event_hook = on_event,
+                .line_filter = line_filter,
+                .line_filter_userdata = c,
+                .fd_resolver = proc_fd_resolve,
+                .fd_resolver_userdata = &c->resolver,
         };
         r = ledger_new(&lo, on_record, c, &c->ledger);
         if (r < 0)
                 return r;
-        audit_decoder_set_filter(ledger_get_decoder(c->ledger), line_filter, c);
-        c->resolver = (ProcFdResolver) { .proc_root = "/proc" };
-        tracker_set_fd_resolver(ledger_get_tracker(c->ledger), proc_fd_resolve, &c->resolver);
 
         if (o->state_dir_fd >= 0) {
                 r = checkpoint_file_open(o->state_dir_fd, "checkpoint", &c->checkpoint);

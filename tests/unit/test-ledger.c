@@ -154,6 +154,38 @@ static void test_pseudonyms(void **state) {
         free(pseudo.text);
 }
 
+static bool serial_at_most(uint64_t sec, unsigned msec, uint64_t serial, void *userdata) {
+        return serial <= *(uint64_t *) userdata;
+}
+
+static int no_proc(uint32_t pid, int fd, TrackerFdInfo *ret, void *userdata) {
+        (*(size_t *) userdata)++;
+        return -ESRCH;
+}
+
+/* The edges' additions come as options (capture.c gives its own). */
+static void test_edge_options(void **state) {
+        uint64_t last = 542800;
+        size_t asked = 0;
+        LedgerOptions lo = { .line_filter = serial_at_most, .line_filter_userdata = &last,
+                             .fd_resolver = no_proc, .fd_resolver_userdata = &asked };
+        Ledger *l = NULL;
+        Out all = {}, some = {};
+
+        assert_int_equal(run(&all, NULL, NULL, 0), 0);
+        assert_int_equal(ledger_new(&lo, sink, &some, &l), 0);
+        assert_int_equal(ledger_feed(l, log_text, log_len), 0);
+        assert_int_equal(ledger_flush(l), 0);
+        ledger_free(l);
+        assert_true(some.records > 0);
+        assert_true(some.records < all.records);
+        assert_null(strstr(some.text, "\"serial\":542801,"));
+        /* bash's fd 1 was open before the recording began: asked about. */
+        assert_true(asked > 0);
+        free(all.text);
+        free(some.text);
+}
+
 static char *slurp(const char *path, size_t *ret_len) {
         FILE *f = fopen(path, "re");
         char *buf = NULL;
@@ -181,6 +213,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_sink_error_stops),
                 cmocka_unit_test(test_gap),
                 cmocka_unit_test(test_pseudonyms),
+                cmocka_unit_test(test_edge_options),
         };
         int r;
 
