@@ -879,11 +879,6 @@ static int config_load_file(Config *c, const char *path, bool missing_ok, char *
         return config_parse_string(c, path, text, len, ret_error);
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
-
 static int strcmp_ptr(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
@@ -912,7 +907,7 @@ static int config_check(const Config *c, const char *path, char **ret_error) {
 int config_load(const char *path, Config **ret, char **ret_error) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *dropin_dir = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         char **names = NULL;
         size_t n_names = 0;
         int r;

@@ -365,9 +365,9 @@ static int backfill_pass(Capture *c, char *chunk) {
         dir_fd = open(c->audit_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
-        d = fdopendir(dup(dir_fd));
-        if (!d)
-                return -errno;
+        r = fileio_opendir_at(dir_fd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d)) && n < MAX_LOGS) {
                 long k = log_rank(de->d_name, c->audit_log_name);
                 if (k >= 0)

@@ -205,20 +205,30 @@ int fileio_read_small_at(int dir_fd, const char *name, size_t max, char **ret, s
         return 0;
 }
 
-int fileio_remove_tmp_files_at(int dir_fd) {
+int fileio_opendir_at(int dir_fd, DIR **ret) {
         _cleanup_close_ int fd = -EBADF;
-        struct dirent *de;
         DIR *d;
-        int r = 0;
 
-        /* fdopendir() takes the fd; keep ours for unlinkat(). */
+        /* fdopendir() takes the fd it is given: a new one, not dir_fd. */
         fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         d = fdopendir(fd);
         if (!d)
                 return -errno;
-        fd = -EBADF;
+        TAKE_FD(fd);
+        *ret = d;
+        return 0;
+}
+
+int fileio_remove_tmp_files_at(int dir_fd) {
+        struct dirent *de;
+        DIR *d;
+        int r;
+
+        r = fileio_opendir_at(dir_fd, &d);
+        if (r < 0)
+                return r;
 
         while ((errno = 0, de = readdir(d))) {
                 if (strncmp(de->d_name, FILEIO_TMP_PREFIX, strlen(FILEIO_TMP_PREFIX)) != 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,16 @@ int fileio_write_atomic_at(int dir_fd, const char *name, const void *data, size_
 /* Reads a small regular file (at most max bytes, else -EFBIG) below dir_fd
  * without following symlinks; returns a NUL-terminated buffer (free()). */
 int fileio_read_small_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len);
+
+/* A directory stream over dir_fd's directory on a descriptor of its own
+ * (dir_fd stays the caller's, for openat() and unlinkat() beside it). */
+int fileio_opendir_at(int dir_fd, DIR **ret);
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Removes leftover temporary files (FILEIO_TMP_PREFIX) of an earlier crash. */
 int fileio_remove_tmp_files_at(int dir_fd);

@@ -987,19 +987,15 @@ static int entry_cmp(const void *a, const void *b) {
 }
 
 static int spool_scan(Spool *s, Entry **ret, size_t *ret_n) {
-        _cleanup_close_ int fd = -EBADF;
         Entry *list = NULL;
         size_t n = 0, alloc = 0;
         struct dirent *de;
         DIR *d;
+        int r;
 
-        fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d)
-                return -errno;
-        fd = -EBADF;
+        r = fileio_opendir_at(s->dir_fd, &d);
+        if (r < 0)
+                return r;
 
         while ((errno = 0, de = readdir(d))) {
                 Entry e;
