@@ -23,9 +23,11 @@ if [ "$(id -u)" -ne 0 ]; then
         echo "record-fixtures.sh: must run as root" >&2
         exit 1
 fi
-if [ -z "${FSMON_FIXTURE_LOCKED:-}" ]; then
-        exec env FSMON_FIXTURE_LOCKED=1 flock /tmp/fsmon-audit.lock "$0" "$@"
-fi
+# The shared lock helper: a timeout and a message naming the holder. The
+# auditd started below gets 9>&- (flock(1) would have passed the lock on).
+# shellcheck source=tests/lib/audit-lock.sh
+. "$(dirname "$0")/lib/audit-lock.sh"
+audit_lock_take "${FSMON_AUDIT_LOCK_WAIT:-600}" 9 || exit 1
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${FSMON_FIXTURE_OUT:-$top/tests/fixtures}
@@ -149,7 +151,7 @@ end_of_event_timeout = 2
 EOF
         chmod 0600 "$conf/auditd.conf"
 
-        auditd -n -s nochange -c "$conf" &
+        auditd -n -s nochange -c "$conf" 9>&- &
         auditd_pid=$!
         for i in $(seq 100); do
                 [ "$(status_field pid)" = "$auditd_pid" ] && break
