@@ -133,8 +133,11 @@ static int append_record(const char *msg, size_t k, char **buf, size_t *len, siz
 
         /* The kernel sends one record per datagram; its nlmsg_len is not
          * always exact, so trust the datagram's size. */
-        if (k < NLMSG_HDRLEN || h->nlmsg_type < AUDIT_FIRST_USER_MSG)
-                return 0;       /* netlink control messages */
+        /* Below 1100: netlink control messages, but for LOGIN (1006), the
+         * kernel's record of a process setting its login uid (the capture
+         * takes the process's descriptors from /proc then). */
+        if (k < NLMSG_HDRLEN || (h->nlmsg_type < AUDIT_FIRST_USER_MSG && h->nlmsg_type != AUDIT_LOGIN))
+                return 0;
         /* Long records fsmon never reads (the decoder would drop them too). */
         if (h->nlmsg_type == AUDIT_PROCTITLE || h->nlmsg_type == AUDIT_EXECVE ||
             h->nlmsg_type == AUDIT_BPRM_FCAPS)

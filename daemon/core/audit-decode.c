@@ -453,6 +453,28 @@ static void parse_cwd_record(auparse_state_t *au, AuditEvent *ev) {
         } while (auparse_next_field(au) > 0);
 }
 
+/* LOGIN: "pid=N uid=U ... old-auid=A auid=B ... res=1"; only a successful
+ * one counts (res=0: the write was refused). */
+static void parse_login_record(auparse_state_t *au, AuditEvent *ev) {
+        bool pid = false, auid = false, ok = false;
+
+        if (auparse_first_field(au) <= 0)
+                return;
+        do {
+                const char *n = auparse_get_field_name(au), *v = auparse_get_field_str(au);
+
+                if (!n || !v)
+                        continue;
+                if (strcmp(n, "pid") == 0)
+                        pid = parse_u32(v, &ev->login_pid) >= 0;
+                else if (strcmp(n, "auid") == 0)
+                        auid = parse_u32(v, &ev->login_auid) >= 0;
+                else if (strcmp(n, "res") == 0)
+                        ok = strcmp(v, "1") == 0 || strcmp(v, "success") == 0 || strcmp(v, "yes") == 0;
+        } while (auparse_next_field(au) > 0);
+        ev->has_login = pid && auid && ok;
+}
+
 static bool parse_path_record(auparse_state_t *au, AuditEvent *ev) {
         AuditPathRecord p = { .item = -1 };
         bool bad = false;
@@ -701,6 +723,9 @@ static void on_auparse_event(auparse_state_t *au, auparse_cb_event_t type, void 
                         break;
                 case AUDIT_CWD:
                         parse_cwd_record(au, &ev);
+                        break;
+                case AUDIT_LOGIN:
+                        parse_login_record(au, &ev);
                         break;
                 case AUDIT_PATH:
                         if (!parse_path_record(au, &ev))

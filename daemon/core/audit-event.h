@@ -46,4 +46,8 @@ typedef struct AuditEvent {
 
         unsigned n_paths;
         AuditPathRecord paths[AUDIT_EVENT_MAX_PATHS];
+
+        /* A LOGIN record: the process login_pid set its login uid. */
+        bool has_login;
+        uint32_t login_pid, login_auid;
 } AuditEvent;

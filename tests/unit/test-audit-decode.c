@@ -29,6 +29,8 @@ typedef struct Seen {
         uint32_t ppid, auid, uid, mode;
         bool success;
         char comm[32], exe[64], key[32], nametype[16];
+        bool has_login;
+        uint32_t login_pid, login_auid;
 } Seen;
 
 static Seen seen[64];
@@ -42,7 +44,8 @@ static void on_event(const AuditEvent *ev, void *userdata) {
         *s = (Seen) { .serial = ev->serial, .syscall = ev->syscall, .pid = ev->pid, .exit = ev->exit,
                       .a0 = ev->a[0], .malformed = ev->malformed, .has_syscall = ev->has_syscall,
                       .n_paths = ev->n_paths, .has_mmap = ev->has_mmap, .mmap_fd = ev->mmap_fd,
-                      .mmap_flags = ev->mmap_flags };
+                      .mmap_flags = ev->mmap_flags, .has_login = ev->has_login,
+                      .login_pid = ev->login_pid, .login_auid = ev->login_auid };
         snprintf(s->node, sizeof(s->node), "%s", ev->node ?: "");
         if (ev->cwd)
                 assert_int_equal(audit_value_decode(ev->cwd, s->cwd, sizeof(s->cwd), &n), 0);
@@ -77,6 +80,33 @@ static AuditDecoder *decoder(void) {
         n_seen = 0;
         assert_int_equal(audit_decoder_new(on_event, NULL, &d), 0);
         return d;
+}
+
+/* The kernel's record of a process setting its login uid (as the kernel
+ * 6.x wrote it in a fixture); a refused one (res=0) does not count. */
+static void test_login(void **state) {
+        AuditDecoder *d = decoder();
+        const char *log =
+                "type=LOGIN msg=audit(1796350100.746:542732): pid=14569 uid=0 old-auid=4294967295 auid=2718281"
+                " tty=(none) old-ses=4294967295 ses=48 res=1\n"
+                "type=LOGIN msg=audit(1796350100.747:542733): pid=14570 uid=0 old-auid=4294967295 auid=2718282"
+                " tty=(none) old-ses=4294967295 ses=49 res=0\n"
+                EVENT(542734, 14569);
+        bool found = false;
+
+        assert_int_equal(audit_decoder_feed(d, log, strlen(log)), 0);
+        assert_int_equal(audit_decoder_flush(d), 0);
+        for (size_t i = 0; i < n_seen; i++) {
+                if (seen[i].serial == 542732) {
+                        assert_true(seen[i].has_login);
+                        assert_int_equal(seen[i].login_pid, 14569);
+                        assert_int_equal(seen[i].login_auid, 2718281);
+                        found = true;
+                } else
+                        assert_false(seen[i].has_login);
+        }
+        assert_true(found);
+        audit_decoder_free(d);
 }
 
 static void test_one_event(void **state) {
@@ -521,6 +551,7 @@ int main(void) {
                 cmocka_unit_test(test_late_eoe_does_not_hold),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_line_validity),
+                cmocka_unit_test(test_login),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
