@@ -56,6 +56,7 @@ typedef struct OpenFile {
         bool listed;            /* opendir already recorded */
         bool not_file;          /* pipe, socket, ...: counted, not recorded */
         bool recorded;          /* passes the include/exclude filter */
+        bool unknown;           /* never seen opened, nothing known: a snapshot may fill it */
         unsigned save_id;       /* tracker_save_state(): 1 + its number, 0: not written yet */
 } OpenFile;
 
@@ -71,11 +72,19 @@ typedef struct FdTable {
         unsigned save_id;       /* as OpenFile.save_id */
 } FdTable;
 
+typedef struct ProcSnapshot {
+        uint64_t sec;
+        unsigned msec;
+        TrackerSnapshotFd *fds;
+        size_t n_fds;
+} ProcSnapshot;
+
 typedef struct Process {
         unsigned node;          /* processes are told apart by node and pid */
         uint32_t pid, ppid;
         FdTable *table;
         bool lazy;              /* made from its parent before its fork event */
+        ProcSnapshot *snapshot; /* /proc's view, applied at the first event after it */
         struct Process *hash_next;
         struct Process *lru_prev, *lru_next;
 } Process;
@@ -330,6 +339,15 @@ static void fd_table_unref(Tracker *t, FdTable *ft) {
 
 /* ---- processes ---- */
 
+static void proc_snapshot_free(ProcSnapshot *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n_fds; i++)
+                free(s->fds[i].info.path);
+        free(s->fds);
+        free(s);
+}
+
 static size_t pid_bucket(const Tracker *t, unsigned node, uint32_t pid) {
         return ((pid ^ (node * 0x9e3779b9U)) * 2654435761U) & (t->n_buckets - 1);
 }
@@ -406,6 +424,7 @@ static void process_remove(Tracker *t, Process *p) {
                 *pp = p->hash_next;
         lru_unlink(t, p);
         fd_table_unref(t, p->table);
+        proc_snapshot_free(p->snapshot);
         free(p);
         t->stats.processes--;
 }
@@ -887,6 +906,7 @@ static OpenFile *fd_lookup(Tracker *t, Process *p, int fd) {
                 f = open_file_new(t, NULL, 0);
                 if (!f)
                         return NULL;
+                f->unknown = true;
         }
         fd_install(t, p->table, fd, f, info.cloexec);
         return fd_table_get(p->table, fd) ? f : NULL;
@@ -1374,6 +1394,92 @@ static void handle_exit(Tracker *t, Process *p) {
         process_remove(t, p);
 }
 
+static OpenFile *open_file_from_info(Tracker *t, TrackerFdInfo *info) {
+        char *path = TAKE_PTR(info->path);
+        OpenFile *f = open_file_new(t, path, path ? strlen(path) : 0);
+
+        if (!f)
+                return NULL;
+        f->offset = info->offset;
+        f->flags = info->flags;
+        f->flags_known = info->flags_known;
+        f->is_dir = info->is_dir;
+        f->not_file = info->not_file;
+        return f;
+}
+
+/* The process's first event stamped after its snapshot: the snapshot is
+ * what its descriptors were then, as far as the tracker does not know
+ * better (it knows every descriptor it saw opened). */
+static void snapshot_apply(Tracker *t, Process *p) {
+        ProcSnapshot *s = TAKE_PTR(p->snapshot);
+        OpenFile **made;
+
+        made = calloc(MAX(s->n_fds, (size_t) 1), sizeof(OpenFile *));
+        if (!made) {
+                proc_snapshot_free(s);
+                return;
+        }
+        for (size_t i = 0; i < s->n_fds; i++) {
+                TrackerSnapshotFd *sf = &s->fds[i];
+                FdEntry *e = fd_table_get(p->table, sf->fd);
+                OpenFile *f;
+
+                if (e && !e->file->unknown)
+                        continue;
+                if (sf->same_as >= 0 && (size_t) sf->same_as < i && made[sf->same_as])
+                        f = open_file_ref(made[sf->same_as]);
+                else {
+                        f = open_file_from_info(t, &sf->info);
+                        if (!f)
+                                continue;
+                        /* Used before the snapshot, through an unknown entry: a
+                         * call in progress then may have moved it since. */
+                        if (e)
+                                f->offset = OFFSET_UNKNOWN;
+                        made[i] = f;
+                }
+                fd_install(t, p->table, sf->fd, f, sf->info.cloexec);
+        }
+        free(made);
+        proc_snapshot_free(s);
+}
+
+int tracker_add_snapshot(Tracker *t, uint32_t pid, uint32_t ppid, uint64_t sec, unsigned msec,
+                         TrackerSnapshotFd *fds, size_t n_fds) {
+        ProcSnapshot *s;
+        Process *p;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                goto oom;
+        s->fds = calloc(MAX(n_fds, (size_t) 1), sizeof(TrackerSnapshotFd));
+        if (!s->fds)
+                goto oom;
+        for (size_t i = 0; i < n_fds; i++) {
+                s->fds[i] = fds[i];
+                fds[i].info.path = NULL;
+        }
+        s->n_fds = n_fds;
+        s->sec = sec;
+        s->msec = msec;
+
+        p = process_find(t, 0, pid);       /* /proc is this host's */
+        if (!p) {
+                p = process_add(t, 0, pid, ppid, fd_table_new());
+                if (!p)
+                        goto oom;
+        }
+        proc_snapshot_free(p->snapshot);
+        p->snapshot = s;
+        return 0;
+oom:
+        proc_snapshot_free(s);
+        for (size_t i = 0; i < n_fds; i++)
+                free(fds[i].info.path), fds[i].info.path = NULL;
+        return -ENOMEM;
+}
+
 void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
         const SyscallAbi *abi;
         SyscallKind kind;
@@ -1407,6 +1513,9 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
         p = process_get(t, ev);
         if (!p)
                 goto finish;
+        if (p->snapshot && (ev->sec > p->snapshot->sec ||
+                            (ev->sec == p->snapshot->sec && ev->msec > p->snapshot->msec)))
+                snapshot_apply(t, p);
 
         switch (kind) {
         case SYSCALL_OPEN:
@@ -1562,9 +1671,9 @@ Tracker *tracker_free(Tracker *t) {
 /* ---- the state, saved and loaded ----
  *
  * One item a line, every number decimal, strings hex-encoded ("-": none):
- *   fsmon-tracker-state 1
+ *   fsmon-tracker-state 2
  *   N NAME                                                         a node= name (the first is node 1)
- *   f NODE OFFSET SIZE FLAGS FLAGS_KNOWN IS_DIR LISTED NOT_FILE PATH     an open file description
+ *   f NODE OFFSET SIZE FLAGS FLAGS_KNOWN IS_DIR LISTED NOT_FILE UNKNOWN PATH   an open file description
  *   t                                                              a descriptor table
  *   d FD FILE CLOEXEC                                              a descriptor of the last t
  *   p NODE PID PPID TABLE LAZY                                          a process (least recently used first)
@@ -1577,7 +1686,7 @@ Tracker *tracker_free(Tracker *t) {
  * Whether a description is recorded is not saved: the filter may have changed
  * in the config since. */
 
-#define STATE_MAGIC "fsmon-tracker-state 1"
+#define STATE_MAGIC "fsmon-tracker-state 2"
 
 static void hex_put(FILE *f, const char *s, size_t n) {
         static const char digits[] = "0123456789abcdef";
@@ -1619,8 +1728,9 @@ static unsigned state_put_table(SaveContext *s, FdTable *ft) {
                 if (!o || o->save_id > 0)
                         continue;
                 o->save_id = ++s->n_files;
-                fprintf(s->f, "f %u %" PRId64 " %" PRId64 " %" PRIu32 " %d %d %d %d ",
-                        o->node, o->offset, o->size, o->flags, o->flags_known, o->is_dir, o->listed, o->not_file);
+                fprintf(s->f, "f %u %" PRId64 " %" PRId64 " %" PRIu32 " %d %d %d %d %d ",
+                        o->node, o->offset, o->size, o->flags, o->flags_known, o->is_dir, o->listed, o->not_file,
+                        o->unknown);
                 hex_put(s->f, o->path, o->path_len);
                 fputc('\n', s->f);
         }
@@ -1802,18 +1912,19 @@ static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_
                 unsigned node;
                 long long off, size;
                 unsigned long flags;
-                int fk, dir, listed, nf;
+                int fk, dir, listed, nf, unk;
                 char *path;
                 size_t len;
                 OpenFile *o;
 
-                if (sscanf(line, "f %u %lld %lld %lu %d %d %d %d %8194s%n",
-                           &node, &off, &size, &flags, &fk, &dir, &listed, &nf, str, &n) != 9 || line[n] != 0)
+                if (sscanf(line, "f %u %lld %lld %lu %d %d %d %d %d %8194s%n",
+                           &node, &off, &size, &flags, &fk, &dir, &listed, &nf, &unk, str, &n) != 10 || line[n] != 0)
                         return -EBADMSG;
                 if (node > t->n_nodes)
                         return -EBADMSG;
                 if ((off < 0 && off != OFFSET_UNKNOWN) || (size < 0 && size != OFFSET_UNKNOWN) ||
-                    flags > UINT32_MAX || !flag_ok(fk) || !flag_ok(dir) || !flag_ok(listed) || !flag_ok(nf))
+                    flags > UINT32_MAX || !flag_ok(fk) || !flag_ok(dir) || !flag_ok(listed) || !flag_ok(nf) ||
+                    !flag_ok(unk))
                         return -EBADMSG;
                 r = hex_get(str, 4096, &path, &len);
                 if (r < 0)
@@ -1829,6 +1940,7 @@ static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_
                 o->is_dir = dir;
                 o->listed = listed;
                 o->not_file = nf;
+                o->unknown = unk;
                 r = push_ptr((void ***) &l->files, &l->n_files, &l->size_files, o);
                 if (r < 0)
                         open_file_unref(t, o);

@@ -66,6 +66,27 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Tracker *, tracker_free);
 
 void tracker_set_fd_resolver(Tracker *t, TrackerFdResolver resolver, void *userdata);
 
+/* One descriptor of a snapshot; same_as: the index of an earlier entry of
+ * the same snapshot that refers to the same open file description (-1:
+ * none known), so that they share one position. */
+typedef struct TrackerSnapshotFd {
+        int fd;
+        int same_as;
+        TrackerFdInfo info;
+} TrackerSnapshotFd;
+
+/* A process's descriptors as /proc showed them at wall-clock time sec.msec
+ * (CLOCK_REALTIME), for descriptors the tracker never saw opened. Audit
+ * stamps an event with the (coarse, never later) time its call began, so
+ * only an event stamped after the snapshot is provably after it: the
+ * snapshot is applied at the process's first such event, filling the
+ * descriptors the tracker does not know (one used before that keeps only
+ * its path, not /proc's position). Until then they stay unknown, null in
+ * records: /proc is never asked about the past. The paths in fds pass to the
+ * tracker (also on error). */
+int tracker_add_snapshot(Tracker *t, uint32_t pid, uint32_t ppid, uint64_t sec, unsigned msec,
+                         TrackerSnapshotFd *fds, size_t n_fds);
+
 void tracker_handle_event(Tracker *t, const AuditEvent *ev);
 
 void tracker_get_stats(const Tracker *t, TrackerStats *ret);

@@ -246,7 +246,7 @@ static void test_damaged_refused(void **state) {
                 assert_true(load(s, cut, &procs) < 0);
         /* Another version or another file. */
         c = strdup(s);
-        c[strlen("fsmon-tracker-state ")] = '2';
+        c[strlen("fsmon-tracker-state ")] = '7';
         assert_int_equal(load(c, len, &procs), -EPROTO);
         assert_int_equal(load("SQLite format 3\n", 16, &procs), -EPROTO);
         free(c);

@@ -41,6 +41,7 @@ typedef struct Rec {
 static Rec recs[512];
 static size_t n_recs;
 static uint64_t serial;
+static unsigned now_msec;       /* the time stamp of the events sc() makes */
 
 static void on_action(const Action *a, void *userdata) {
         Rec *r = &recs[n_recs++];
@@ -74,7 +75,7 @@ static Tracker *tracker(size_t max) {
 static void sc(Tracker *t, uint32_t pid, uint32_t ppid, int nr, int64_t exit,
                uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
         AuditEvent ev = {
-                .sec = 1700000000, .serial = ++serial, .has_syscall = true,
+                .sec = 1700000000, .msec = now_msec, .serial = ++serial, .has_syscall = true,
                 .arch = AUDIT_ARCH_X86_64_VALUE, .syscall = nr, .has_exit = nr != NR_exit_group,
                 .success = exit >= 0, .exit = exit, .a = { a0, a1, a2, a3 },
                 .pid = pid, .ppid = ppid, .auid = 1000, .uid = 1000, .comm = "\"t\"",
@@ -298,6 +299,48 @@ static void test_close_range(void **state) {
         expect(8, ACTION_READ, 10, 3, "/f", 0, 1);
         expect(9, ACTION_READ, 10, 5, NULL, U, 1);        /* closed: never seen opened now */
         tracker_free(t);
+}
+
+/* /proc's view at 100 ms applies from the first event stamped after it;
+ * before, unknown descriptors stay unknown (never the later file). */
+static void test_snapshot(void **state) {
+        Tracker *t = tracker(0);
+        TrackerSnapshotFd fds[] = {
+                { .fd = 2, .same_as = -1, .info = { .path = strdup("/home/u/later.txt"), .offset = 40,
+                                                    .flags = 1, .flags_known = true } },
+                { .fd = 7, .same_as = -1, .info = { .path = strdup("/home/u/inherited.txt"), .offset = 10,
+                                                    .flags = 1, .flags_known = true } },
+                { .fd = 9, .same_as = -1, .info = { .path = strdup("/home/u/other"), .offset = 5 } },
+                { .fd = 10, .same_as = 2, .info = { .path = strdup("/home/u/other"), .offset = 5 } },
+                { .fd = 11, .same_as = -1, .info = { .path = strdup("/elsewhere"), .offset = 0 } },
+                { .fd = 12, .same_as = -1, .info = { .not_file = true } },
+        };
+
+        now_msec = 100;
+        op_open(t, 10, NR_open, -100, "\"opened\"", 0, 11, "NORMAL", REG);
+        sc(t, 10, 1, NR_dup2, 7, 2, 7, 0, 0);              /* the copy of the inherited fd 2 */
+        assert_int_equal(tracker_add_snapshot(t, 10, 1, 1700000000, 100, fds, ELEMENTSOF(fds)), 0);
+        sc(t, 10, 1, NR_write, 3, 7, 0, 3, 0);             /* the same millisecond: maybe before */
+        now_msec = 101;
+        sc(t, 10, 1, NR_write, 3, 7, 0, 3, 0);             /* after: the snapshot, no position */
+        sc(t, 10, 1, NR_read, 4, 9, 0, 4, 0);              /* never used before: /proc's position */
+        sc(t, 10, 1, NR_read, 1, 10, 0, 1, 0);             /* the same description as fd 9 */
+        sc(t, 10, 1, NR_read, 2, 11, 0, 2, 0);             /* opened as fsmon saw: its own path */
+        sc(t, 10, 1, NR_write, 2, 12, 0, 2, 0);            /* a pipe: not recorded */
+        sc(t, 10, 1, NR_write, 1, 2, 0, 1, 0);
+
+        expect(0, ACTION_OPEN, 10, 11, "/home/u/opened", U, 0);
+        assert_int_equal(recs[1].op, ACTION_DUP);
+        assert_false(recs[1].has_path);
+        expect(2, ACTION_WRITE, 10, 7, NULL, U, 3);
+        expect(3, ACTION_WRITE, 10, 7, "/home/u/inherited.txt", U, 3);
+        expect(4, ACTION_READ, 10, 9, "/home/u/other", 5, 4);
+        expect(5, ACTION_READ, 10, 10, "/home/u/other", 9, 1);
+        expect(6, ACTION_READ, 10, 11, "/home/u/opened", 0, 2);
+        expect(7, ACTION_WRITE, 10, 2, "/home/u/later.txt", U, 1);
+        assert_int_equal(n_recs, 8);
+        tracker_free(t);
+        now_msec = 0;
 }
 
 static void test_unknown_fd(void **state) {
@@ -698,6 +741,7 @@ int main(void) {
                 cmocka_unit_test(test_truncate),
                 cmocka_unit_test(test_exec_name),
                 cmocka_unit_test(test_nodes),
+                cmocka_unit_test(test_snapshot),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
