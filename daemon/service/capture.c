@@ -65,7 +65,6 @@ struct Capture {
         Ledger *ledger;
         AuditNetlink *netlink;
         CheckpointFile *checkpoint;
-        ProcFdResolver resolver;
 
         Phase phase;
         char boot_id[BOOT_ID_LEN + 1];
@@ -121,6 +120,54 @@ static void *mfree_ptr(void *p) {
         return NULL;
 }
 
+/* ---- descriptors from /proc ---- */
+
+static void snapshot_process(Capture *c, uint32_t pid) {
+        TrackerSnapshotFd *fds = NULL;
+        uint32_t ppid = 0;
+        uint64_t sec;
+        unsigned msec;
+        size_t n = 0;
+        int r;
+
+        if (pid == 0 || pid == (uint32_t) getpid())
+                return;
+        r = proc_pid_ppid(NULL, pid, &ppid);
+        if (r >= 0)
+                r = proc_fd_snapshot(NULL, pid, &fds, &n, &sec, &msec);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot take the descriptors of process %" PRIu32 " from /proc, ignoring: %m", pid);
+                return;
+        }
+        r = tracker_add_snapshot(ledger_get_tracker(c->ledger), pid, ppid, sec, msec, fds, n);
+        proc_fd_snapshot_free(fds, n);
+        if (r < 0) {
+                log_oom();
+                return;
+        }
+        c->stats.snapshots++;
+}
+
+/* Every monitored process alive now: what it holds was opened before fsmond
+ * could see it (or while it was not running). */
+static void snapshot_monitored(Capture *c) {
+        _cleanup_free_ uint32_t *pids = NULL;
+        uint64_t before = c->stats.snapshots;
+        size_t n;
+
+        if (!c->o.auid_filter)
+                return;
+        if (proc_list_pids(NULL, &pids, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                uint32_t auid;
+                if (proc_pid_loginuid(NULL, pids[i], &auid) >= 0 &&
+                    c->o.auid_filter(auid, c->o.auid_filter_userdata))
+                        snapshot_process(c, pids[i]);
+        }
+        log_info("Took the descriptors of %" PRIu64 " monitored processes from /proc.", c->stats.snapshots - before);
+}
+
 static int on_record(const char *record, size_t len, const Action *a, void *userdata) {
         Capture *c = userdata;
         int r;
@@ -163,6 +210,11 @@ static void on_event(const AuditEvent *ev, void *userdata) {
                 ev->serial <= c->cp.serial;
         if (c->silent)
                 return;
+        /* A process just set its login uid: its descriptors now, before its
+         * session opens anything (what it does meanwhile stays unknown). */
+        if (ev->has_login && c->phase == PHASE_LIVE && c->o.auid_filter &&
+            c->o.auid_filter(ev->login_auid, c->o.auid_filter_userdata))
+                snapshot_process(c, ev->login_pid);
         c->stats.events++;
         if (c->phase == PHASE_BACKFILL)
                 c->stats.backfilled++;
@@ -623,7 +675,8 @@ int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
         if (r < 0)
                 return r;
 
-        c->resolver = (ProcFdResolver) { .proc_root = "/proc" };
+        /* No fd resolver: /proc is read ahead of the events (snapshots),
+         * never about an event that is already past. */
         lo = (LedgerOptions) {
                 .tracker = o->tracker,
                 .pseudonymizer = o->pseudonymizer,
@@ -631,8 +684,6 @@ int capture_new(const CaptureOptions *o, sd_event *event, Capture **ret) {
                 .event_hook = on_event,
                 .line_filter = line_filter,
                 .line_filter_userdata = c,
-                .fd_resolver = proc_fd_resolve,
-                .fd_resolver_userdata = &c->resolver,
         };
         r = ledger_new(&lo, on_record, c, &c->ledger);
         if (r < 0)
@@ -746,13 +797,14 @@ int capture_start(Capture *c) {
         c->stats.live = true;
         check_kernel_lost(c);
 
+        /* Before the read-back: the snapshots apply to events after them. */
+        snapshot_monitored(c);
+
         c->phase = PHASE_BACKFILL;
-        c->resolver.position_is_current = false;
         backfill(c);
 
         stash_live(c);
         c->phase = PHASE_LIVE;
-        c->resolver.position_is_current = true;
         /* What the logs held of this boot is done; the live stream repeats it. */
         c->live_threshold = c->max_serial;
         if (c->have_cp && strcmp(c->cp.boot_id, c->boot_id) == 0 && c->cp.serial > c->live_threshold)

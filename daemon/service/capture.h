@@ -42,6 +42,10 @@ typedef struct CaptureOptions {
         Spool *spool;                   /* borrowed */
         int echo_fd;                    /* >= 0: each record also goes here (fsmond --echo) */
         CaptureEcho echo_format;
+        /* Whether a login uid is monitored: the processes whose descriptors
+         * are taken from /proc at start and when they log in. NULL: none. */
+        bool (*auid_filter)(uint32_t auid, void *userdata);
+        void *auid_filter_userdata;
 } CaptureOptions;
 
 typedef struct CaptureStats {
@@ -51,6 +55,7 @@ typedef struct CaptureStats {
         uint64_t backfilled;            /* events read back from auditd's logs */
         uint64_t nonfile_io;
         uint64_t processes;
+        uint64_t snapshots;             /* processes whose descriptors were taken from /proc */
         bool live;                      /* the multicast socket is open */
 } CaptureStats;
 

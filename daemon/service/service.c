@@ -308,6 +308,15 @@ static bool path_is_monitored(const char *path, void *userdata) {
         return config_path_is_monitored(s->config, path);
 }
 
+static bool auid_is_monitored(uint32_t auid, void *userdata) {
+        Service *s = userdata;
+
+        for (size_t i = 0; i < s->config->n_uid_ranges; i++)
+                if (auid >= s->config->uid_ranges[i].first && auid <= s->config->uid_ranges[i].last)
+                        return true;
+        return false;
+}
+
 void service_start(Service *s) {
         const Config *c = s->config;
         CaptureOptions co;
@@ -328,6 +337,8 @@ void service_start(Service *s) {
                 .spool = s->spool,
                 .echo_fd = s->o.echo ? STDOUT_FILENO : -1,
                 .echo_format = s->o.echo_format,
+                .auid_filter = auid_is_monitored,
+                .auid_filter_userdata = s,
         };
         r = capture_new(&co, s->manager->event, &s->capture);
         if (r >= 0)
