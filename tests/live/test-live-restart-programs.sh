@@ -8,6 +8,8 @@
 # auditd's whole log (fsmonctl decode --key), the oracle that saw every open.
 # Only calls on descriptors that the oracle itself never saw opened (path
 # null there: inherited from the unaudited test script) are left out.
+# Before the workload, a login shell shows that a path /proc gave later than
+# the event is never recorded, and that the snapshot at LOGIN is used after.
 #   test-live-restart-programs.sh FSMOND FSMONCTL SOURCE_ROOT [ROUNDS]
 # FSMON_RESTART_DIFF_OK=1 reports the differences without failing (to
 # measure an older fsmond).
@@ -20,6 +22,24 @@ live_begin 3300000 "$fsmond" "$fsmonctl" || exit $?
 work=$(mktemp -d /tmp/fsmon-live-programs.XXXXXX) || exit 1
 live_tmp+=("$work")
 live_start_fsmond "$dir" "$fsmond" || { echo "fsmond did not start"; exit 1; }
+
+# A login whose shell at once copies its inherited stderr (fd 2, opened by
+# this unaudited script) to fd 7 and redirects fd 2 to another file. fsmond
+# takes its descriptors from /proc when it gets the LOGIN event, a moment
+# later: the copy must never be recorded with the later file's path (null
+# is right, the inherited file is), and a write through fd 7 half a second
+# later must name the inherited file (the snapshot at LOGIN).
+(
+        echo "$auid" >/proc/self/loginuid || exit 1
+        exec 7>&2
+        exec 2>"$work/later.txt"
+        echo x >&7
+        echo y >&2
+        sleep 0.5
+        echo z >&7
+) 2>"$work/inherited.txt" 9>&- &
+login_pid=$!
+wait "$login_pid"
 
 # The monitored shell opens its own stdout (after its login uid is set, so
 # the oracle sees the open) and runs the workload.
@@ -51,10 +71,40 @@ cat "$dir"/log/audit.log.* "$dir/log/audit.log" 2>/dev/null >"$dir/all.log" ||
         cat "$dir/log/audit.log" >"$dir/all.log"
 "$fsmonctl" decode --audit-key fsmon --key "$dir/state/key" "$dir/all.log" >"$dir/control.jsonl"
 
-python3 - "$dir/spooled.jsonl" "$dir/control.jsonl" "$rounds" <<'PY' || fail=1
+ps="$src/tests/live/pseudonymize.py"
+python3 - "$dir/spooled.jsonl" "$login_pid" "$(python3 "$ps" "$dir/state/key" --path "$work/inherited.txt")" \
+        "$(python3 "$ps" "$dir/state/key" --path "$work/later.txt")" <<'PY' || fail=1
+import json, os, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+pid, inherited, later = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+mine = [r for r in recs if r["pid"] == pid]
+opened = min((r["serial"] for r in mine if r["op"] == "open" and r.get("path") == later), default=None)
+ok = opened is not None
+if not ok:
+    print("FAIL: the login shell's open of later.txt is not recorded")
+wrong = [r for r in mine if r.get("path") == later and (opened is None or r["serial"] < opened)]
+wrong += [r for r in mine if r.get("fd") == 7 or r.get("new_fd") == 7
+          if r.get("path") not in (None, inherited)]
+for r in wrong:
+    print("FAIL: a path /proc gave later than the event:", json.dumps(r))
+# "echo z >&7" is dup2(7, 1), write(1), dup2(10, 1): the last copy of fd 7.
+z = [r for r in mine if r["op"] == "dup" and r.get("old_fd") == 7]
+name = lambda r: "inherited" if r.get("path") == inherited else "later" if r.get("path") == later else r.get("path")
+print(f"login shell: {len(mine)} records; copies of fd 7: {[name(r) for r in z]}")
+if os.environ.get("FSMON_RESTART_SHOW"):
+    for r in mine:
+        print("   ", name(r), json.dumps(r))
+if not z or z[-1].get("path") != inherited:
+    print("FAIL: the copy of fd 7 after the LOGIN snapshot does not name the inherited file"); ok = False
+sys.exit(0 if ok and not wrong else 1)
+PY
+
+python3 - "$dir/spooled.jsonl" "$dir/control.jsonl" "$rounds" "$login_pid" <<'PY' || fail=1
 import collections, json, os, sys
-spooled = [json.loads(l) for l in open(sys.argv[1])]
-control = [json.loads(l) for l in open(sys.argv[2])]
+# The login shell is checked above: fsmond knows its inherited fd 7 from
+# /proc, the oracle does not (so fsmond also records the close its exit implies).
+spooled = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["pid"] != int(sys.argv[4])]
+control = [json.loads(l) for l in open(sys.argv[2]) if json.loads(l)["pid"] != int(sys.argv[4])]
 rounds = int(sys.argv[3])
 # Descriptors the oracle never saw opened: inherited from the test script.
 unknown = {(r["serial"], r["pid"], r.get("fd"), r.get("old_fd")) for r in control
