@@ -351,10 +351,14 @@ static int parse_u64(const char *s, uint64_t *ret, const char **ret_end) {
         return 0;
 }
 
-static int parse_size(const char *s, uint64_t *ret) {
-        static const struct { const char *suffix; unsigned shift; } units[] = {
-                { "", 0 }, { "K", 10 }, { "M", 20 }, { "G", 30 }, { "T", 40 },
-        };
+typedef struct Unit {
+        const char *suffix;
+        uint64_t factor;
+} Unit;
+
+/* A number with one of the units' suffixes (or none, if "" is among them),
+ * in the unit the factors are given in; -ERANGE on overflow. */
+static int parse_with_unit(const char *s, const Unit *units, size_t n_units, uint64_t *ret) {
         const char *end;
         uint64_t v;
         int r;
@@ -362,36 +366,30 @@ static int parse_size(const char *s, uint64_t *ret) {
         r = parse_u64(s, &v, &end);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+        for (size_t i = 0; i < n_units; i++)
                 if (strcmp(end, units[i].suffix) == 0) {
-                        if (v > (UINT64_MAX >> units[i].shift))
+                        if (v > UINT64_MAX / units[i].factor)
                                 return -ERANGE;
-                        *ret = v << units[i].shift;
+                        *ret = v * units[i].factor;
                         return 0;
                 }
         return -EINVAL;
 }
 
+static int parse_size(const char *s, uint64_t *ret) {
+        static const Unit units[] = {
+                { "", 1 }, { "K", UINT64_C(1) << 10 }, { "M", UINT64_C(1) << 20 },
+                { "G", UINT64_C(1) << 30 }, { "T", UINT64_C(1) << 40 },
+        };
+        return parse_with_unit(s, units, ELEMENTSOF(units), ret);
+}
+
 static int parse_duration_usec(const char *s, uint64_t *ret) {
-        static const struct { const char *suffix; uint64_t usec; } units[] = {
+        static const Unit units[] = {
                 { "", 1000000 }, { "s", 1000000 }, { "ms", 1000 }, { "min", 60000000 },
                 { "h", UINT64_C(3600000000) }, { "d", UINT64_C(86400000000) },
         };
-        const char *end;
-        uint64_t v;
-        int r;
-
-        r = parse_u64(s, &v, &end);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (strcmp(end, units[i].suffix) == 0) {
-                        if (v > UINT64_MAX / units[i].usec)
-                                return -ERANGE;
-                        *ret = v * units[i].usec;
-                        return 0;
-                }
-        return -EINVAL;
+        return parse_with_unit(s, units, ELEMENTSOF(units), ret);
 }
 
 static int parse_uid(const char *s, const char **ret_end, uint32_t *ret) {

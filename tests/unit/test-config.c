@@ -241,6 +241,10 @@ static void test_bad(void **state) {
         assert_refused("[monitor]\nexclude = \"/home\n", "unterminated quote");
         assert_refused("[spool]\nmax_bytes = 12X\n", "test.conf:2: spool.max_bytes");
         assert_refused("[spool]\nmax_bytes = 99999999999999999999\n", "spool.max_bytes");
+        /* Overflow through the unit: 2^24 T is 2^64 bytes; 10^12 d is past 2^64 us. */
+        assert_refused("[spool]\nmax_bytes = 16777216T\n", "spool.max_bytes");
+        assert_refused("[spool]\nsegment_max_age = 1000000000000d\n", "spool.segment_max_age");
+        assert_refused("[spool]\nsegment_max_age = 10 min\n", "spool.segment_max_age");
         assert_refused("[spool]\nfull_policy = drop-newest\n", "expected drop-oldest or stop");
         assert_refused("[spool]\nfsync = sometimes\n", "expected always, interval or close");
         assert_refused("[spool]\nsegment_max_age = -1\n", "spool.segment_max_age");
