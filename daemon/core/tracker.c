@@ -1882,7 +1882,7 @@ static bool flag_ok(int v) {
 
 static int load_line(Tracker *t, LoadContext *l, char *line, bool *done, uint64_t *want_procs, size_t *want_files) {
         FdTable *cur = l->n_tables > 0 ? l->tables[l->n_tables - 1] : NULL;
-        char str[2 * 4096 + 2];
+        char str[2 * 4096 + 4];        /* "%8194s": one more than 4096 bytes in hex, and the NUL */
         int n = -1, r;
 
         if (line[0] == 'N' && line[1] == ' ') {

@@ -251,7 +251,9 @@ static void test_damaged_refused(void **state) {
         assert_int_equal(load("SQLite format 3\n", 16, &procs), -EPROTO);
         free(c);
         /* A reference to a description that does not exist. */
-        c = strdup(s);
+        c = calloc(1, len + 16);
+        assert_non_null(c);
+        memcpy(c, s, len);
         {
                 char *d = strstr(c, "\nd ");
                 assert_non_null(d);
