@@ -36,10 +36,11 @@ auditctl -l >"$tmp/rules.before"
 etc_sums >"$tmp/etc.before"
 auditd_before=$(pgrep -xo auditd || true)
 
-run_pid=
+run_pid= pipe_pid=
 cleanup() {
         local rc=$?
         set +e
+        [ -n "$pipe_pid" ] && kill "$pipe_pid" 2>/dev/null
         [ -n "$run_pid" ] && kill -TERM "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
         # If the test failed before its undo, the undo still runs.
         [ -d /var/tmp/fsmon-run ] && bash "$src/tools/run.sh" --undo >/dev/null 2>&1
@@ -51,7 +52,9 @@ trap cleanup EXIT
 echo "# 1. tools/run.sh (deps and build skipped: the test's build is used)"
 # run.sh gets what a caller may have open: the audit lock (fd 9) and a pipe
 # (fd 8); the daemons it starts must get neither.
-exec 8< <(sleep 600)
+# (The pipe's writer must not hold the test's stdout: meson waits for it.)
+exec 8< <(exec sleep 600 2>/dev/null)
+pipe_pid=$!
 FSMON_BUILD_DIR=$build setsid bash "$src/tools/run.sh" --no-deps --no-build >"$tmp/out" 2>&1 &
 run_pid=$!
 for _ in $(seq 300); do
@@ -84,6 +87,8 @@ fi
 ls -l "/proc/$fsmond_pid/fd" | sed 1d | awk '{ print "  fsmond fd", $9, $10, $11 }'
 
 exec 8<&-
+kill "$pipe_pid" 2>/dev/null || true
+pipe_pid=
 
 echo "# 3. stop: a summary again"
 kill -TERM "$run_pid"
