@@ -323,7 +323,7 @@ int verb_status(int argc, char *argv[]) {
                         return FSMONCTL_EXIT_USAGE;
                 }
         if (optind < argc) {
-                log_error("Unexpected argument: %s", argv[optind]);
+                log_error("unexpected argument '%s'; see 'fsmonctl status --help'.", argv[optind]);
                 return FSMONCTL_EXIT_USAGE;
         }
 
@@ -565,7 +565,7 @@ int verb_upload(int argc, char *argv[]) {
                         return FSMONCTL_EXIT_USAGE;
                 }
         if (optind < argc) {
-                log_error("fsmonctl upload takes no arguments (never give the password on the command line).");
+                log_error("fsmonctl upload takes no arguments (never give the password on the command line); see 'fsmonctl upload --help'.");
                 return FSMONCTL_EXIT_USAGE;
         }
 

@@ -157,7 +157,7 @@ int verb_decode(int argc, char *argv[]) {
                         return FSMONCTL_EXIT_USAGE;
                 }
         if (plain && key_file) {
-                log_error("--plain and --key exclude each other.");
+                log_error("--plain and --key exclude each other; see 'fsmonctl decode --help'.");
                 return FSMONCTL_EXIT_USAGE;
         }
 

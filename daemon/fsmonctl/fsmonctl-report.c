@@ -152,7 +152,7 @@ int verb_report(int argc, char *argv[]) {
                 case 'f':
                         r = report_format_from_string(optarg);
                         if (r < 0) {
-                                log_error("Unknown format '%s': text, json, csv, svg or html.", optarg);
+                                log_error("unknown format '%s': text, json, csv, svg or html; see 'fsmonctl report --help'.", optarg);
                                 return FSMONCTL_EXIT_USAGE;
                         }
                         format = r;
@@ -161,7 +161,7 @@ int verb_report(int argc, char *argv[]) {
                         errno = 0;
                         top = strtoul(optarg, &end, 10);
                         if (errno != 0 || *end || !*optarg || top == 0 || top > 100000) {
-                                log_error("--top wants a number from 1 to 100000, not '%s'.", optarg);
+                                log_error("--top wants a number from 1 to 100000, not '%s'; see 'fsmonctl report --help'.", optarg);
                                 return FSMONCTL_EXIT_USAGE;
                         }
                         break;
@@ -170,7 +170,7 @@ int verb_report(int argc, char *argv[]) {
                         errno = 0;
                         j = strtoul(optarg, &end, 10);
                         if (errno != 0 || *end || !*optarg || j > 64) {
-                                log_error("--threads wants a number from 0 (automatic) to 64, not '%s'.", optarg);
+                                log_error("--threads wants a number from 0 (automatic) to 64, not '%s'; see 'fsmonctl report --help'.", optarg);
                                 return FSMONCTL_EXIT_USAGE;
                         }
                         o.threads = (unsigned) j;
@@ -179,7 +179,7 @@ int verb_report(int argc, char *argv[]) {
                 case ARG_PROGRESS:
                         r = parse_bool(optarg);
                         if (r < 0) {
-                                log_error("--progress wants yes or no, not '%s'.", optarg);
+                                log_error("--progress wants yes or no, not '%s'; see 'fsmonctl report --help'.", optarg);
                                 return FSMONCTL_EXIT_USAGE;
                         }
                         o.progress = r;

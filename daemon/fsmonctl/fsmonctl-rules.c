@@ -85,7 +85,7 @@ int verb_rules(int argc, char *argv[]) {
         }
         if (machine && (load || check || unload)) {
                 /* The kernel here is this machine's. */
-                log_error("--arch renders only; --load, --check and --unload are for this machine's rules.");
+                log_error("--arch renders only; --load, --check and --unload are for this machine's rules; see 'fsmonctl rules --help'.");
                 return FSMONCTL_EXIT_USAGE;
         }
         if (optind < argc) {

@@ -46,7 +46,7 @@ int verb_verify(int argc, char *argv[]) {
                         else if (strcmp(optarg, "text") == 0)
                                 json = false;
                         else {
-                                log_error("Unknown format '%s': text or json.", optarg);
+                                log_error("unknown format '%s': text or json; see 'fsmonctl verify --help'.", optarg);
                                 return FSMONCTL_EXIT_USAGE;
                         }
                         break;
