@@ -305,6 +305,11 @@ typedef struct FileResult {
         bool read;              /* the reader's facts are this file's */
 } FileResult;
 
+/* For messages: "-" is a person's standard input. */
+static const char *input_name(const InputFile *f) {
+        return f->is_stdin ? "standard input" : f->path;
+}
+
 /* --- inputs that are not segments --- */
 
 #define SNIFF_SIZE 4096U
@@ -602,13 +607,13 @@ static void *worker(void *userdata) {
                                 if (res.torn > 0) {
                                         progress_clear(s);
                                         log_notice("%s: unfinished segment, %" PRIu64 " torn line%s at its end left out.",
-                                                   f->path, res.torn, res.torn == 1 ? "" : "s");
+                                                   input_name(f), res.torn, res.torn == 1 ? "" : "s");
                                 }
                         } else if (r >= 0) {
                                 report_reset(delta);
                                 progress_clear(s);
-                                log_warning("%s: %s, skipping.", f->path, res.reason);
-                                r = report_note_skipped(s->total, f->path, res.reason);
+                                log_warning("%s: %s, skipping.", input_name(f), res.reason);
+                                r = report_note_skipped(s->total, input_name(f), res.reason);
                         }
                         if (r >= 0)
                                 r = verify_note(s->verify, f, reader, &res);
