@@ -125,6 +125,9 @@ def forge(text, mutate):
 
 
 def main():
+    if not shutil.which("zstd"):
+        print("SKIP: zstd(1) is missing (tools/deps.sh)")
+        sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="fsmon-verify-")
     try:
         run(tmp)
