@@ -71,10 +71,19 @@ echo "fsmond: $(echo $got)"
 [ "$(complete_words _fsmond fsmond --echo=t | tr '\n' ' ')" = "--echo=text " ] || bad "fsmond --echo= values"
 complete_words _fsmonctl fsmonctl rules --config "$src/meson.b" | grep -qx "$src/meson.build" || bad "rules --config FILE"
 
-# zsh: the files parse (when zsh is there).
+# zsh (tools/deps.sh installs it): the files parse, and compinit registers
+# them for both programs from their #compdef lines.
 if command -v zsh >/dev/null; then
         for f in "$src"/shell-completion/zsh/_*; do
                 zsh -n "$f" || bad "zsh -n $f"
         done
+        zdump=$(mktemp)
+        got=$(zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -d "$2"; print -r -- "${_comps[fsmonctl]} ${_comps[fsmond]}"' \
+                zsh "$src/shell-completion/zsh" "$zdump")
+        rm -f "$zdump"
+        [ "$got" = "_fsmonctl _fsmond" ] || bad "zsh compinit registers '$got', not '_fsmonctl _fsmond'"
+        echo "zsh: $got"
+else
+        echo "zsh not installed: its completion not checked"
 fi
 exit $fail

@@ -35,6 +35,8 @@ packages=(
         dpkg-dev debhelper lintian rpm
         # tests/test-man-pages.sh: the man pages render without warnings
         groff-base man-db
+        # tests/test-completion.sh: the zsh completion parses and registers
+        zsh
         # tests/report, bench/report: charts in headless Chromium, DuckDB
         # from npm (Debian's nodejs and npm)
         chromium fonts-dejavu-core nodejs npm
