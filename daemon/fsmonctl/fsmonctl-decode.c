@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,6 +115,7 @@ int verb_decode(int argc, char *argv[]) {
                 {}
         };
         _cleanup_(pseudonymizer_freep) Pseudonymizer *pseudonymizer = NULL;
+        uint8_t key[KEY_SIZE];
         _cleanup_(ledger_freep) Ledger *ledger = NULL;
         _cleanup_free_ char *chunk = NULL;
         DecodeOutput out = { .fd = STDOUT_FILENO };
@@ -156,24 +158,11 @@ int verb_decode(int argc, char *argv[]) {
                         (void) log_getopt_error(c, argv, "fsmonctl decode");
                         return FSMONCTL_EXIT_USAGE;
                 }
-        if (plain && key_file) {
-                log_error("--plain and --key exclude each other; see 'fsmonctl decode --help'.");
-                return FSMONCTL_EXIT_USAGE;
-        }
-
-        if (key_file) {
-                _cleanup_key_free_ uint8_t *key = NULL;
-
-                r = key_load(AT_FDCWD, key_file, &key);
-                if (r < 0) {
-                        log_error("Refusing key file %s: %s.", key_file, key_strerror(r));
-                        return EXIT_FAILURE;
-                }
-                r = pseudonymizer_new(key, &pseudonymizer);
-        } else if (!plain)
-                r = pseudonymizer_new_random(&pseudonymizer);
-        else
-                r = 0;
+        r = fsmonctl_key_setup("decode", plain, key_file, key);
+        if (r != 0)
+                return r;
+        r = plain ? 0 : pseudonymizer_new(key, &pseudonymizer);
+        sodium_memzero(key, sizeof(key));
         if (r < 0) {
                 log_error_errno(r, "Failed to set up pseudonyms: %m");
                 return EXIT_FAILURE;

@@ -198,21 +198,9 @@ int verb_report(int argc, char *argv[]) {
                         return FSMONCTL_EXIT_USAGE;
                 }
 
-        if (decode.plain && key_file) {
-                log_error("--plain and --key exclude each other; see 'fsmonctl report --help'.");
-                return FSMONCTL_EXIT_USAGE;
-        }
-        if (key_file) {
-                _cleanup_key_free_ uint8_t *key = NULL;
-
-                r = key_load(AT_FDCWD, key_file, &key);
-                if (r < 0) {
-                        log_error("Refusing key file %s: %s.", key_file, key_strerror(r));
-                        return EXIT_FAILURE;
-                }
-                memcpy(decode.key, key, sizeof(decode.key));
-        } else if (!decode.plain)
-                randombytes_buf(decode.key, sizeof(decode.key));
+        r = fsmonctl_key_setup("report", decode.plain, key_file, decode.key);
+        if (r != 0)
+                return r;
         o.audit_decode = audit_decode;
         o.audit_decode_userdata = &decode;
 

@@ -108,6 +108,22 @@ int fileio_check_private_file(const struct stat *st) {
         return 0;
 }
 
+int fileio_open_private_at(int dir_fd, const char *name, int *ret_fd, struct stat *ret_st) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
+        r = fileio_check_private_file(ret_st);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int fileio_open_tmp_at(int dir_fd, const char *base, mode_t mode, int *ret_fd, char **ret_name) {
         for (unsigned attempt = 0; attempt < 16; attempt++) {
                 _cleanup_free_ char *name = NULL;

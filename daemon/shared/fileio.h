@@ -40,6 +40,9 @@ int fileio_open_dir_at(int dir_fd, const char *name, mode_t mode, int *ret_fd);
  * group or others: -ELOOP for a symlink, -EINVAL for another file type,
  * -EPERM for a wrong owner, -EACCES for loose permissions. */
 int fileio_check_private_file(const struct stat *st);
+/* Opens dir_fd/name read-only, never through a symlink, and checks it as
+ * fileio_check_private_file() does; the fd and its stat on success. */
+int fileio_open_private_at(int dir_fd, const char *name, int *ret_fd, struct stat *ret_st);
 
 /* Creates a new temporary file in dir_fd (O_EXCL, O_NOFOLLOW, O_CLOEXEC) with a
  * name starting with FILEIO_TMP_PREFIX; returns its fd and name (free()). */

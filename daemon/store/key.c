@@ -42,12 +42,7 @@ int key_load(int dir_fd, const char *name, uint8_t **ret_key) {
         ssize_t n;
         int r;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        r = fileio_check_private_file(&st);
+        r = fileio_open_private_at(dir_fd, name, &fd, &st);
         if (r < 0)
                 return r;
         if (st.st_size != KEY_SIZE)

@@ -77,12 +77,7 @@ int tracker_state_file_read(int dir_fd, const char *name, TrackerStateFile *ret)
         ssize_t n;
         int r;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        r = fileio_check_private_file(&st);
+        r = fileio_open_private_at(dir_fd, name, &fd, &st);
         if (r < 0)
                 return r;
         if ((uint64_t) st.st_size > STATE_MAX)
