@@ -97,11 +97,14 @@ start=$(grep -n "deb-systemd-invoke \$_dh_action 'fsmon.service'" "$tmp/control/
         && ok "postinst renders the rules only when absent, before the start" \
         || fail "postinst: no guarded rendering of the rules before the start (guard ${guard:-?}, render ${copy:-?}, start ${start:-?})"
 
-# Files: regular files and symlinks, without the distribution's docs.
+# Files: regular files and symlinks, without the distribution's own docs
+# (Debian's changelog and copyright; meson's examples stay).
 dpkg-deb --fsys-tarfile "$deb" | tar -tvf - | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./|/|' |
-        grep -v '^/usr/share/doc/' | sort >"$tmp/deb.files"
+        grep -Ev '^/usr/share/doc/fsmon/(changelog(\.Debian)?\.gz|copyright)$' | sort >"$tmp/deb.files"
 for f in /usr/share/bash-completion/completions/fsmonctl /usr/share/bash-completion/completions/fsmond \
-         /usr/share/zsh/vendor-completions/_fsmonctl /usr/share/zsh/vendor-completions/_fsmond; do
+         /usr/share/zsh/vendor-completions/_fsmonctl /usr/share/zsh/vendor-completions/_fsmond \
+         /usr/share/doc/fsmon/examples/server/fsmon-upload.conf \
+         /usr/share/doc/fsmon/examples/server/fsmon-server-setup.sh; do
         grep -qx "$f" "$tmp/deb.files" && ok "deb ships $f" || fail "deb lacks $f"
 done
 deb_etc=$(grep '^/etc/' "$tmp/deb.files")
