@@ -77,6 +77,7 @@ if [ "$arch" != "$(dpkg --print-architecture)" ]; then
                 { cat "$tmp/wl/build.log"; echo "FAIL: building the workload for $arch"; exit 1; }
         install -m 0755 "$tmp/wl/workload" "$tree/root/record/workload"
         install -m 0755 "$FSMON_SRC/tests/record-fixtures.sh" "$tree/root/record/record-fixtures.sh"
+        install -D -m 0644 "$FSMON_SRC/tests/lib/audit-lock.sh" "$tree/root/record/lib/audit-lock.sh"
 fi
 printf 'UPLOAD_PW=%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$tree/root/vm-test.env"
 chmod 600 "$tree/root/vm-test.env"
