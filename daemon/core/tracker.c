@@ -63,6 +63,10 @@ typedef struct OpenFile {
 typedef struct FdEntry {
         OpenFile *file;
         bool cloexec;
+        /* Closed, or given a known file, by an event since a snapshot of
+         * the table's process was taken: the events know this slot better
+         * than /proc's listing, which may have been read before them. */
+        bool changed;
 } FdEntry;
 
 typedef struct FdTable {
@@ -616,6 +620,7 @@ static void fd_close(Tracker *t, FdTable *ft, int fd, bool record) {
         open_file_unref(t, e->file);
         e->file = NULL;
         e->cloexec = false;
+        e->changed = true;
 }
 
 static void fd_install(Tracker *t, FdTable *ft, int fd, OpenFile *f, bool cloexec) {
@@ -628,6 +633,30 @@ static void fd_install(Tracker *t, FdTable *ft, int fd, OpenFile *f, bool cloexe
         open_file_unref(t, e->file);
         e->file = f;
         e->cloexec = cloexec;
+        /* A copy of a descriptor nobody knows is no knowledge: a snapshot
+         * may still tell what it is (the copy a login shell makes of an
+         * inherited fd before redirecting the original). */
+        if (!f->unknown)
+                e->changed = true;
+}
+
+/* Whether an event changed slot fd since the last snapshot was taken. */
+static bool fd_changed(const FdTable *ft, int fd) {
+        return fd >= 0 && fd < ft->n_fds && ft->fds[fd].changed;
+}
+
+/* A descriptor the tracker never knew, closed by an event: remembered as
+ * changed, so that a snapshot listed before the close does not bring it back. */
+static void fd_mark_closed(FdTable *ft, int fd) {
+        FdEntry *e = fd_table_slot(ft, fd);
+
+        if (e && !e->file)
+                e->changed = true;
+}
+
+static void fd_set_changed(FdTable *ft, int fd, bool changed) {
+        if (fd >= 0 && fd < ft->n_fds)
+                ft->fds[fd].changed = changed;
 }
 
 /* ---- the syscalls ---- */
@@ -885,11 +914,13 @@ static OpenFile *fd_lookup(Tracker *t, Process *p, int fd) {
         FdEntry *e = fd_table_get(p->table, fd);
         TrackerFdInfo info = { .offset = OFFSET_UNKNOWN };
         OpenFile *f;
+        bool changed;
 
         if (e)
                 return e->file;
         if (fd < 0 || fd >= FD_MAX)
                 return NULL;
+        changed = fd_changed(p->table, fd);
 
         /* /proc knows this host's processes only, not a collector's others. */
         if (t->resolver && p->node == 0 && t->resolver(p->pid, fd, &info, t->resolver_userdata) >= 0) {
@@ -909,6 +940,8 @@ static OpenFile *fd_lookup(Tracker *t, Process *p, int fd) {
                 f->unknown = true;
         }
         fd_install(t, p->table, fd, f, info.cloexec);
+        /* Not a change by an event: a pending snapshot may still fill it. */
+        fd_set_changed(p->table, fd, changed);
         return fd_table_get(p->table, fd) ? f : NULL;
 }
 
@@ -1427,6 +1460,11 @@ static void snapshot_apply(Tracker *t, Process *p) {
 
                 if (e && !e->file->unknown)
                         continue;
+                /* Closed or opened by an event stamped no later than the
+                 * snapshot (audit's coarse clock): /proc's listing may predate
+                 * that call; the event is right. */
+                if (fd_changed(p->table, sf->fd))
+                        continue;
                 if (sf->same_as >= 0 && (size_t) sf->same_as < i && made[sf->same_as])
                         f = open_file_ref(made[sf->same_as]);
                 else {
@@ -1472,6 +1510,8 @@ int tracker_add_snapshot(Tracker *t, uint32_t pid, uint32_t ppid, uint64_t sec, 
         }
         proc_snapshot_free(p->snapshot);
         p->snapshot = s;
+        for (int fd = 0; fd < p->table->n_fds; fd++)
+                p->table->fds[fd].changed = false;
         return 0;
 oom:
         proc_snapshot_free(s);
@@ -1533,6 +1573,8 @@ void tracker_handle_event(Tracker *t, const AuditEvent *ev) {
                                 a.fd = (int) (int32_t) ev->a[0];
                                 action_emit(t, &a);
                         }
+                        /* Closed now, whatever a pending snapshot listed. */
+                        fd_mark_closed(p->table, (int) (int32_t) ev->a[0]);
                 } else
                         fd_close(t, p->table, (int) (int32_t) ev->a[0], true);
                 break;

@@ -343,6 +343,37 @@ static void test_snapshot(void **state) {
         now_msec = 0;
 }
 
+/* A call in the snapshot's millisecond is taken as before it (audit's clock
+ * is coarse), but /proc may have been listed before the call ran: the events
+ * win for every slot they closed or opened (seen: a close of fd 1000 listed
+ * by /proc came back as an extra close at exit). */
+static void test_snapshot_after_close(void **state) {
+        Tracker *t = tracker(0);
+        TrackerSnapshotFd fds[] = {
+                { .fd = 5, .same_as = -1, .info = { .path = strdup("/home/u/gone"), .offset = 0 } },
+                { .fd = 6, .same_as = -1, .info = { .path = strdup("/home/u/replaced"), .offset = 0 } },
+                { .fd = 8, .same_as = -1, .info = { .path = strdup("/home/u/kept"), .offset = 3 } },
+        };
+
+        now_msec = 100;
+        assert_int_equal(tracker_add_snapshot(t, 10, 1, 1700000000, 100, fds, ELEMENTSOF(fds)), 0);
+        sc(t, 10, 1, NR_close, 0, 5, 0, 0, 0);             /* unknown until now: a close of null */
+        op_open(t, 10, NR_open, 0, "\"/home/u/new\"", 0, 6, "NORMAL", REG);
+        now_msec = 101;
+        sc(t, 10, 1, NR_read, 1, 5, 0, 1, 0);              /* closed: not /proc's "gone" */
+        sc(t, 10, 1, NR_read, 1, 6, 0, 1, 0);              /* the event's file */
+        sc(t, 10, 1, NR_read, 1, 8, 0, 1, 0);              /* untouched: /proc's */
+
+        expect(0, ACTION_CLOSE, 10, 5, NULL, U, 0);
+        expect(1, ACTION_OPEN, 10, 6, "/home/u/new", U, 0);
+        expect(2, ACTION_READ, 10, 5, NULL, U, 1);
+        expect(3, ACTION_READ, 10, 6, "/home/u/new", 0, 1);
+        expect(4, ACTION_READ, 10, 8, "/home/u/kept", 3, 1);
+        assert_int_equal(n_recs, 5);
+        tracker_free(t);
+        now_msec = 0;
+}
+
 static void test_unknown_fd(void **state) {
         Tracker *t = tracker(0);
 
@@ -742,6 +773,7 @@ int main(void) {
                 cmocka_unit_test(test_exec_name),
                 cmocka_unit_test(test_nodes),
                 cmocka_unit_test(test_snapshot),
+                cmocka_unit_test(test_snapshot_after_close),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
