@@ -16,38 +16,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test-dir.h"
+
 #include "store/checkpoint.h"
 #include "shared/macro.h"
 
 #define SLOT 256        /* the file's layout: two slots of 256 bytes */
 
-typedef struct Dir {
-        char path[64];
-        int fd;
-} Dir;
-
-static int setup(void **state) {
-        Dir *d = calloc(1, sizeof(Dir));
-
-        assert_non_null(d);
-        strcpy(d->path, "/tmp/fsmon-test-checkpoint.XXXXXX");
-        assert_non_null(mkdtemp(d->path));
-        d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(d->fd >= 0);
-        *state = d;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Dir *d = *state;
-        char cmd[128];
-
-        close(d->fd);
-        (void) snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->path);
-        assert_int_equal(system(cmd), 0);
-        free(d);
-        return 0;
-}
 
 static Checkpoint make(uint64_t serial) {
         Checkpoint c = { .btime = 1796300000, .sec = 1796340000 + serial, .msec = (unsigned) (serial % 1000),
@@ -178,9 +153,9 @@ static void test_current_boot(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_newest_wins, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_torn_slot, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_newest_wins, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_torn_slot, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_refusals, test_dir_setup, test_dir_teardown),
                 cmocka_unit_test(test_current_boot),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

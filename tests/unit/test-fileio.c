@@ -17,36 +17,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test-dir.h"
+
 #include "shared/fileio.h"
 #include "shared/macro.h"
 
-typedef struct Dir {
-        char path[64];
-        int fd;
-} Dir;
-
-static int setup(void **state) {
-        Dir *d = calloc(1, sizeof(Dir));
-
-        assert_non_null(d);
-        strcpy(d->path, "/tmp/fsmon-test-fileio.XXXXXX");
-        assert_non_null(mkdtemp(d->path));
-        d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(d->fd >= 0);
-        *state = d;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Dir *d = *state;
-        char cmd[128];
-
-        close(d->fd);
-        (void) snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->path);
-        assert_int_equal(system(cmd), 0);
-        free(d);
-        return 0;
-}
 
 /* A writer that hands over its data in three pieces: read() returns short,
  * the loop must go on until the end. */
@@ -182,10 +157,10 @@ static void test_tmp_files(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_read_full_pipe),
-                cmocka_unit_test_setup_teardown(test_pread_pwrite, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_atomic_and_small, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_open_dir, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_tmp_files, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pread_pwrite, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_atomic_and_small, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_open_dir, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_tmp_files, test_dir_setup, test_dir_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
